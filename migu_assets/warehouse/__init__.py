@@ -1,0 +1,1 @@
+"""The warehouse database: table definitions, migrations and the partition writer."""

@@ -1,0 +1,354 @@
+"""Table definitions of the data contract (SPEC §1) and of every output table.
+
+Money is ``NUMERIC(14,2)`` and scores ``NUMERIC(…,2)``. SQLite has no exact decimal column, so there the same
+columns store scaled integers (cents) — see :class:`ExactDecimal` — and SUM stays exact on both databases.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData()
+
+
+class ExactDecimal(TypeDecorator):
+    """``NUMERIC(p, s)``; on SQLite an integer of ``value × 10^s`` so nothing passes through a float."""
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 14, scale: int = 2):
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.scale = scale
+        self._factor = Decimal(10) ** scale
+        self._quantum = Decimal(1).scaleb(-scale)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(self.impl.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        dec = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
+        dec = dec.quantize(self._quantum)
+        if dialect.name == "sqlite":
+            return int(dec * self._factor)
+        return dec
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / self._factor).quantize(self._quantum)
+        return Decimal(value).quantize(self._quantum)
+
+
+def Money() -> ExactDecimal:  # noqa: N802 — reads like a column type
+    return ExactDecimal(14, 2)
+
+
+def Score() -> ExactDecimal:  # noqa: N802
+    return ExactDecimal(9, 2)
+
+
+def _col(name, type_, nullable=True, **kw):
+    return sa.Column(name, type_, nullable=nullable, **kw)
+
+
+# ---------------------------------------------------------------- source tables (SPEC §1)
+partners = sa.Table(
+    "partners", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("name", sa.Text, nullable=False),
+    _col("parent_company_id", sa.String(64)),
+    _col("on_network_rights_platform", sa.Boolean, nullable=False),
+    _col("cooperation_start", sa.Date, nullable=False),
+)
+
+complaint_tickets = sa.Table(
+    "complaint_tickets", metadata,
+    _col("ticket_id", sa.String(64), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("business_id", sa.String(64)),
+    _col("province", sa.String(32)),
+    _col("category", sa.String(32), nullable=False),
+    _col("created_at", sa.DateTime, nullable=False),
+    _col("due_at", sa.DateTime, nullable=False),
+    _col("handled_at", sa.DateTime),
+    sa.Index("ix_complaint_tickets_created", "created_at", "category", "partner_id"),
+    sa.Index("ix_complaint_tickets_due", "due_at", "partner_id"),
+)
+
+control_events = sa.Table(
+    "control_events", metadata,
+    _col("event_id", sa.String(64), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("business_id", sa.String(64), nullable=False),
+    _col("sub_channel_id", sa.String(64)),
+    _col("event_type", sa.String(64), nullable=False),
+    _col("province", sa.String(32)),
+    _col("event_date", sa.Date, nullable=False),
+    _col("issuer_requirement", sa.Text),
+    sa.Index("ix_control_events_date", "event_date", "partner_id"),
+)
+
+importance_declarations = sa.Table(
+    "importance_declarations", metadata,
+    _col("declaration_id", sa.String(64), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("item", sa.String(64), nullable=False),
+    _col("authorized_by_parent", sa.String(64)),
+    _col("submitted_on", sa.Date, nullable=False),
+    _col("review_status", sa.String(16), nullable=False),
+    _col("reviewed_on", sa.Date),
+    _col("minutes_ref", sa.Text),
+    sa.Index("ix_importance_declarations_partner", "partner_id", "reviewed_on"),
+)
+
+partner_monthly_business = sa.Table(
+    "partner_monthly_business", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("info_fee_revenue", Money(), nullable=False),
+    _col("migu_purchases", Money(), nullable=False),
+    _col("migu_ad_spend", Money(), nullable=False),
+    sa.Index("ix_partner_monthly_business_month", "month"),
+)
+
+settlement_items = sa.Table(
+    "settlement_items", metadata,
+    _col("item_id", sa.String(64), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("business_id", sa.String(64), nullable=False),
+    _col("month", sa.Date, nullable=False),
+    _col("payment_method", sa.String(16), nullable=False),
+    _col("channel", sa.String(64), nullable=False),
+    _col("info_fee", Money(), nullable=False),
+    _col("share_ratio", ExactDecimal(6, 4), nullable=False),
+    _col("deductions", Money(), nullable=False),
+    sa.Index("ix_settlement_items_month", "month", "partner_id"),
+    sa.Index("ix_settlement_items_partner", "partner_id", "month"),
+)
+
+payment_holds = sa.Table(
+    "payment_holds", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("start_date", sa.Date, primary_key=True, nullable=False),
+    _col("end_date", sa.Date),
+    _col("reason", sa.Text, nullable=False),
+)
+
+major_violations = sa.Table(
+    "major_violations", metadata,
+    _col("violation_id", sa.String(64), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("violation_type", sa.Integer, nullable=False),
+    _col("occurred_on", sa.Date, nullable=False),
+    _col("recorded_at", sa.DateTime, nullable=False),
+    _col("description", sa.Text, nullable=False),
+    _col("bad_credit_list", sa.Boolean, nullable=False),
+    sa.Index("ix_major_violations_recorded", "recorded_at", "violation_id"),
+    sa.Index("ix_major_violations_partner", "partner_id", "occurred_on"),
+)
+
+contracts = sa.Table(
+    "contracts", metadata,
+    _col("contract_id", sa.String(64), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("start_date", sa.Date, nullable=False),
+    _col("end_date", sa.Date, nullable=False),
+    _col("rights_delivered", sa.Boolean, nullable=False),
+    _col("product_launched", sa.Boolean, nullable=False),
+    _col("launch_blocked_by_partner", sa.Boolean, nullable=False),
+    _col("qualification_ok", sa.Boolean, nullable=False),
+    _col("exit_requested_on", sa.Date),
+    _col("decision_on", sa.Date),
+    _col("signed_on", sa.Date),
+    sa.Index("ix_contracts_end", "end_date"),
+    sa.Index("ix_contracts_partner", "partner_id"),
+)
+
+credit_issue_dates = sa.Table(
+    "credit_issue_dates", metadata,
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("issued_on", sa.Date, nullable=False),
+)
+
+SOURCE_TABLES: dict[str, sa.Table] = {
+    t.name: t
+    for t in (
+        partners, complaint_tickets, control_events, importance_declarations, partner_monthly_business,
+        settlement_items, payment_holds, major_violations, contracts, credit_issue_dates,
+    )
+}
+
+# ---------------------------------------------------------------- output tables
+daily_complaint_counts = sa.Table(
+    "daily_complaint_counts", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("day", sa.Date, primary_key=True, nullable=False),
+    _col("complaints", sa.Integer, nullable=False),
+    _col("notifications", sa.Integer, nullable=False),
+    sa.Index("ix_daily_complaint_counts_day", "day"),
+)
+
+warning_tiers = sa.Table(
+    "warning_tiers", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("tier", sa.Integer, primary_key=True, nullable=False),
+    _col("monthly_notifications", sa.Integer, nullable=False),
+    _col("trigger_date", sa.Date, nullable=False),
+    _col("promotion_suspended_from", sa.Date, nullable=False),
+    _col("promotion_suspended_until", sa.Date, nullable=False),
+    _col("code_suspended_from", sa.Date, nullable=False),
+    _col("code_suspended_until", sa.Date, nullable=False),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_warning_tiers_month", "month"),
+)
+
+health_scores = sa.Table(
+    "health_scores", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("monthly_notifications", sa.Integer, nullable=False),
+    _col("timely_rate", ExactDecimal(9, 6), nullable=False),
+    _col("health", sa.Integer, nullable=False),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_health_scores_month", "month"),
+)
+
+importance_scores = sa.Table(
+    "importance_scores", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("company_importance", sa.Integer, nullable=False),
+    _col("operational_importance", sa.Integer, nullable=False),
+    _col("importance", sa.Integer, nullable=False),
+    _col("items", sa.Text, nullable=False),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_importance_scores_month", "month"),
+)
+
+monthly_credit_scores = sa.Table(
+    "monthly_credit_scores", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("health", sa.Integer, nullable=False),
+    _col("importance", sa.Integer, nullable=False),
+    _col("monthly_score", Score(), nullable=False),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_monthly_credit_scores_month", "month"),
+)
+
+credit_scores = sa.Table(
+    "credit_scores", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("credit_score", Score(), nullable=False),
+    _col("months_used", sa.Integer, nullable=False),
+    _col("violation_id", sa.String(64)),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_credit_scores_month", "month"),
+)
+
+credit_grades = sa.Table(
+    "credit_grades", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("credit_score", Score(), nullable=False),
+    _col("grade", sa.String(16), nullable=False),
+    _col("measures", sa.Text, nullable=False),
+    _col("issued_on", sa.Date, nullable=False),
+    _col("due_on", sa.Date, nullable=False),
+    _col("supersedes_month", sa.Date),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_credit_grades_month", "month"),
+)
+
+control_actions = sa.Table(
+    "control_actions", metadata,
+    _col("action_id", sa.String(160), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("month", sa.Date, nullable=False),
+    _col("business_id", sa.String(64)),
+    _col("sub_channel_id", sa.String(64)),
+    _col("target", sa.String(16), nullable=False),
+    _col("action", sa.String(32), nullable=False),
+    _col("scope", sa.String(32), nullable=False),
+    _col("start_date", sa.Date, nullable=False),
+    _col("end_date", sa.Date),
+    _col("source_event_id", sa.String(64), nullable=False),
+    _col("issuer_requirement", sa.Text),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_control_actions_month", "month", "partner_id"),
+)
+
+settlements = sa.Table(
+    "settlements", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("gross", Money(), nullable=False),
+    _col("partner_share", Money(), nullable=False),
+    _col("deductions", Money(), nullable=False),
+    _col("carried_in", Money(), nullable=False),
+    _col("net", Money(), nullable=False),
+    _col("payable", Money(), nullable=False),
+    _col("carried_out", Money(), nullable=False),
+    _col("status", sa.String(16), nullable=False),
+    _col("clause", sa.Text, nullable=False),
+    _col("reason", sa.Text, nullable=False),
+    sa.Index("ix_settlements_month", "month"),
+)
+
+renewal_decisions = sa.Table(
+    "renewal_decisions", metadata,
+    _col("contract_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("decision", sa.String(16), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("end_date", sa.Date, nullable=False),
+    _col("reentry_banned_until", sa.Date),
+    _col("late_notice", sa.Boolean, nullable=False),
+    _col("reasons", sa.Text, nullable=False),
+    _col("clause", sa.Text, nullable=False),
+    sa.Index("ix_renewal_decisions_month", "month"),
+)
+
+partner_status = sa.Table(
+    "partner_status", metadata,
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("name", sa.Text, nullable=False),
+    _col("as_of", sa.Date, nullable=False),
+    _col("latest_month", sa.Date),
+    _col("grade", sa.String(16)),
+    _col("credit_score", Score()),
+    _col("measures", sa.Text),
+    _col("measures_due_on", sa.Date),
+    _col("warnings_in_force", sa.Text),
+    _col("control_actions_in_force", sa.Text),
+    _col("settlement_status", sa.String(16)),
+    _col("renewal_decision", sa.String(16)),
+    _col("reentry_banned_until", sa.Date),
+    _col("reason", sa.Text, nullable=False),
+)
+
+OUTPUT_TABLES: dict[str, sa.Table] = {
+    t.name: t
+    for t in (
+        daily_complaint_counts, warning_tiers, health_scores, importance_scores, monthly_credit_scores,
+        credit_scores, credit_grades, control_actions, settlements, renewal_decisions, partner_status,
+    )
+}
