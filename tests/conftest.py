@@ -1,0 +1,91 @@
+"""Shared fixtures: a migrated warehouse on SQLite and on PostgreSQL.
+
+``db_url`` / ``engine`` are parametrised over both databases; the PostgreSQL ones carry the ``postgres`` marker.
+PostgreSQL comes from ``MIGU_TEST_PG_URL`` (default: the local server, database ``test``); each test session
+creates its own database there so parallel sessions do not collide, and every test starts from empty tables.
+When the server is unreachable the PostgreSQL tests skip on a developer machine but FAIL under CI (``CI=true``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from migu_assets.policy import load_policy_book
+from migu_assets.warehouse import migrate
+from migu_assets.warehouse.engine import engine_for
+from migu_assets.warehouse.schema import metadata
+
+PG_ADMIN_URL = os.environ.get("MIGU_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def policy_book():
+    return load_policy_book()
+
+
+@pytest.fixture(scope="session")
+def policy(policy_book):
+    return policy_book.latest
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    """A fresh PostgreSQL database for this test session, migrated to head; dropped at the end."""
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}")
+    name = f"migu_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(engine_for(url))
+    yield url
+    engine_for(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    engine = engine_for(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names}"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A migrated, empty warehouse URL on each database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+        migrate.upgrade(engine_for(url))
+        yield url
+        engine_for(url).dispose()
+    else:
+        url = request.getfixturevalue("pg_database_url")
+        _truncate_all(url)
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A migrated, empty SQLite warehouse only (for tests whose subject is not the database)."""
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    migrate.upgrade(engine_for(url))
+    yield url
+    engine_for(url).dispose()
+
+
+@pytest.fixture
+def engine(db_url):
+    return engine_for(db_url)
