@@ -13,6 +13,7 @@ from decimal import Decimal
 from migu_assets.policy import HealthRules
 
 CLAUSE = "附件5/健康度"
+RATE_QUANTUM = Decimal("0.000001")  # stored precision; the < 0.95 test uses the exact ratio
 
 
 def timely_rate(handled_on_time: int, due: int) -> Decimal:

@@ -62,7 +62,8 @@ def _col(name, type_, nullable=True, **kw):
 
 # ---------------------------------------------------------------- source tables (SPEC §1)
 partners = sa.Table(
-    "partners", metadata,
+    "partners",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("name", sa.Text, nullable=False),
     _col("parent_company_id", sa.String(64)),
@@ -71,7 +72,8 @@ partners = sa.Table(
 )
 
 complaint_tickets = sa.Table(
-    "complaint_tickets", metadata,
+    "complaint_tickets",
+    metadata,
     _col("ticket_id", sa.String(64), primary_key=True, nullable=False),
     _col("partner_id", sa.String(64), nullable=False),
     _col("business_id", sa.String(64)),
@@ -85,7 +87,8 @@ complaint_tickets = sa.Table(
 )
 
 control_events = sa.Table(
-    "control_events", metadata,
+    "control_events",
+    metadata,
     _col("event_id", sa.String(64), primary_key=True, nullable=False),
     _col("partner_id", sa.String(64), nullable=False),
     _col("business_id", sa.String(64), nullable=False),
@@ -98,7 +101,8 @@ control_events = sa.Table(
 )
 
 importance_declarations = sa.Table(
-    "importance_declarations", metadata,
+    "importance_declarations",
+    metadata,
     _col("declaration_id", sa.String(64), primary_key=True, nullable=False),
     _col("partner_id", sa.String(64), nullable=False),
     _col("item", sa.String(64), nullable=False),
@@ -111,7 +115,8 @@ importance_declarations = sa.Table(
 )
 
 partner_monthly_business = sa.Table(
-    "partner_monthly_business", metadata,
+    "partner_monthly_business",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("info_fee_revenue", Money(), nullable=False),
@@ -121,7 +126,8 @@ partner_monthly_business = sa.Table(
 )
 
 settlement_items = sa.Table(
-    "settlement_items", metadata,
+    "settlement_items",
+    metadata,
     _col("item_id", sa.String(64), primary_key=True, nullable=False),
     _col("partner_id", sa.String(64), nullable=False),
     _col("business_id", sa.String(64), nullable=False),
@@ -136,7 +142,8 @@ settlement_items = sa.Table(
 )
 
 payment_holds = sa.Table(
-    "payment_holds", metadata,
+    "payment_holds",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("start_date", sa.Date, primary_key=True, nullable=False),
     _col("end_date", sa.Date),
@@ -144,7 +151,8 @@ payment_holds = sa.Table(
 )
 
 major_violations = sa.Table(
-    "major_violations", metadata,
+    "major_violations",
+    metadata,
     _col("violation_id", sa.String(64), primary_key=True, nullable=False),
     _col("partner_id", sa.String(64), nullable=False),
     _col("violation_type", sa.Integer, nullable=False),
@@ -157,7 +165,8 @@ major_violations = sa.Table(
 )
 
 contracts = sa.Table(
-    "contracts", metadata,
+    "contracts",
+    metadata,
     _col("contract_id", sa.String(64), primary_key=True, nullable=False),
     _col("partner_id", sa.String(64), nullable=False),
     _col("start_date", sa.Date, nullable=False),
@@ -174,7 +183,8 @@ contracts = sa.Table(
 )
 
 credit_issue_dates = sa.Table(
-    "credit_issue_dates", metadata,
+    "credit_issue_dates",
+    metadata,
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("issued_on", sa.Date, nullable=False),
 )
@@ -182,14 +192,23 @@ credit_issue_dates = sa.Table(
 SOURCE_TABLES: dict[str, sa.Table] = {
     t.name: t
     for t in (
-        partners, complaint_tickets, control_events, importance_declarations, partner_monthly_business,
-        settlement_items, payment_holds, major_violations, contracts, credit_issue_dates,
+        partners,
+        complaint_tickets,
+        control_events,
+        importance_declarations,
+        partner_monthly_business,
+        settlement_items,
+        payment_holds,
+        major_violations,
+        contracts,
+        credit_issue_dates,
     )
 }
 
 # ---------------------------------------------------------------- output tables
 daily_complaint_counts = sa.Table(
-    "daily_complaint_counts", metadata,
+    "daily_complaint_counts",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("day", sa.Date, primary_key=True, nullable=False),
     _col("complaints", sa.Integer, nullable=False),
@@ -198,7 +217,8 @@ daily_complaint_counts = sa.Table(
 )
 
 warning_tiers = sa.Table(
-    "warning_tiers", metadata,
+    "warning_tiers",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("tier", sa.Integer, primary_key=True, nullable=False),
@@ -214,7 +234,8 @@ warning_tiers = sa.Table(
 )
 
 health_scores = sa.Table(
-    "health_scores", metadata,
+    "health_scores",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("monthly_notifications", sa.Integer, nullable=False),
@@ -226,7 +247,8 @@ health_scores = sa.Table(
 )
 
 importance_scores = sa.Table(
-    "importance_scores", metadata,
+    "importance_scores",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("company_importance", sa.Integer, nullable=False),
@@ -239,7 +261,8 @@ importance_scores = sa.Table(
 )
 
 monthly_credit_scores = sa.Table(
-    "monthly_credit_scores", metadata,
+    "monthly_credit_scores",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("health", sa.Integer, nullable=False),
@@ -251,7 +274,8 @@ monthly_credit_scores = sa.Table(
 )
 
 credit_scores = sa.Table(
-    "credit_scores", metadata,
+    "credit_scores",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("credit_score", Score(), nullable=False),
@@ -263,7 +287,8 @@ credit_scores = sa.Table(
 )
 
 credit_grades = sa.Table(
-    "credit_grades", metadata,
+    "credit_grades",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("credit_score", Score(), nullable=False),
@@ -278,7 +303,8 @@ credit_grades = sa.Table(
 )
 
 control_actions = sa.Table(
-    "control_actions", metadata,
+    "control_actions",
+    metadata,
     _col("action_id", sa.String(160), primary_key=True, nullable=False),
     _col("partner_id", sa.String(64), nullable=False),
     _col("month", sa.Date, nullable=False),
@@ -297,7 +323,8 @@ control_actions = sa.Table(
 )
 
 settlements = sa.Table(
-    "settlements", metadata,
+    "settlements",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("gross", Money(), nullable=False),
@@ -314,7 +341,8 @@ settlements = sa.Table(
 )
 
 renewal_decisions = sa.Table(
-    "renewal_decisions", metadata,
+    "renewal_decisions",
+    metadata,
     _col("contract_id", sa.String(64), primary_key=True, nullable=False),
     _col("month", sa.Date, primary_key=True, nullable=False),
     _col("decision", sa.String(16), primary_key=True, nullable=False),
@@ -328,7 +356,8 @@ renewal_decisions = sa.Table(
 )
 
 partner_status = sa.Table(
-    "partner_status", metadata,
+    "partner_status",
+    metadata,
     _col("partner_id", sa.String(64), primary_key=True, nullable=False),
     _col("name", sa.Text, nullable=False),
     _col("as_of", sa.Date, nullable=False),
@@ -348,7 +377,16 @@ partner_status = sa.Table(
 OUTPUT_TABLES: dict[str, sa.Table] = {
     t.name: t
     for t in (
-        daily_complaint_counts, warning_tiers, health_scores, importance_scores, monthly_credit_scores,
-        credit_scores, credit_grades, control_actions, settlements, renewal_decisions, partner_status,
+        daily_complaint_counts,
+        warning_tiers,
+        health_scores,
+        importance_scores,
+        monthly_credit_scores,
+        credit_scores,
+        credit_grades,
+        control_actions,
+        settlements,
+        renewal_decisions,
+        partner_status,
     )
 }

@@ -1,0 +1,118 @@
+"""Shared wiring for the assets: partition windows, metadata (row counts, schema, markdown preview)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import dagster as dg
+import sqlalchemy as sa
+
+from migu_assets.rules.periods import months_between, next_month
+
+OWNERS = ["team:partner-credit"]
+PREVIEW_ROWS = 10
+
+# Group names: one per policy chapter, so the lineage graph reads like the policy.
+SOURCES = "sources"
+COMPLAINTS = "complaints_and_warnings"  # 第五章 运营考核 第七、八条
+CREDIT = "credit"  # 第六章 信用积分管理
+CONTROL = "control_actions"  # 第八条 附件1–4
+SETTLEMENT = "settlement"  # 第七章 结算管理
+RENEWAL = "renewal_and_exit"  # 第八章 续约及退出
+REPORTING = "reporting"
+
+# Assets carrying this tag are recomputed by the major-violation sensor (SPEC §9).
+VIOLATION_SENSITIVE = {"migu/recompute_on_violation": "true"}
+
+
+def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    """``[start, end)`` of the run's partition window as calendar dates (Asia/Shanghai)."""
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
+
+
+def window_months(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """First days of every month in the run's partition window, in order (a backfill may cover several)."""
+    start, end = window_dates(context)
+    return months_between(start, end - dt.timedelta(days=1))
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def markdown_table(rows: Sequence[Mapping], columns: Sequence[str], limit: int = PREVIEW_ROWS) -> str:
+    if not rows:
+        return "_no rows_"
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "\n".join("| " + " | ".join(_cell(r.get(c)) for c in columns) + " |" for r in rows[:limit])
+    more = f"\n\n_{len(rows) - limit} more rows_" if len(rows) > limit else ""
+    return head + body + more
+
+
+def column_schema(table: sa.Table) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=type(c.type).__name__ if not hasattr(c.type, "scale") else f"NUMERIC(scale={c.type.scale})",
+                constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=False),
+            )
+            for c in table.columns
+        ]
+    )
+
+
+def counts_markdown(title: str, counter: Mapping[object, int]) -> str:
+    if not counter:
+        return f"**{title}**: none"
+    lines = "\n".join(f"| {k} | {v} |" for k, v in sorted(counter.items(), key=lambda kv: str(kv[0])))
+    return f"**{title}**\n\n| value | rows |\n|---|---|\n{lines}"
+
+
+def materialization_metadata(
+    table: sa.Table,
+    rows: Sequence[Mapping],
+    *,
+    per_month: Mapping[dt.date, int] | None = None,
+    count_by: Iterable[str] = (),
+    extra: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """Row count, column schema, a markdown preview and counts by the named columns."""
+    columns = [c.name for c in table.columns if c.name not in ("reason",)] + (["reason"] if "reason" in table.c else [])
+    md = [markdown_table(rows, columns)]
+    for col in count_by:
+        md.append(counts_markdown(f"rows by {col}", Counter(r[col] for r in rows)))
+    meta: dict[str, object] = {
+        "dagster/row_count": len(rows),
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": table.name,
+        "preview": dg.MetadataValue.md("\n\n".join(md)),
+    }
+    if per_month:
+        meta["rows_per_month"] = dg.MetadataValue.json({str(k): v for k, v in sorted(per_month.items())})
+    if extra:
+        meta.update(extra)
+    return meta
+
+
+def write_months(context: dg.AssetExecutionContext, warehouse, policy, table: sa.Table, compute_month):
+    """Compute and atomically replace each month of the run's window, in month order.
+
+    ``compute_month(conn, policy_for_month, month) -> rows``. Returns (all rows, rows written per month). Months
+    are processed in order so a backfill of a range gives the same rows as computing the months one by one.
+    """
+    all_rows: list[dict] = []
+    per_month: dict[dt.date, int] = {}
+    for month in window_months(context):
+        with warehouse.engine.connect() as conn:
+            rows = compute_month(conn, policy.for_month(month), month)
+        per_month[month] = warehouse.replace_partition(table, "month", month, next_month(month), rows)
+        context.log.info(f"{table.name} {month:%Y-%m}: {per_month[month]} rows")
+        all_rows.extend(rows)
+    return all_rows, per_month

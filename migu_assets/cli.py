@@ -1,0 +1,141 @@
+"""``migu-assets``: the operator's command line (init, load, demo, run, report, explain)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import typer
+
+from migu_assets.settings import migu_home, warehouse_url
+
+app = typer.Typer(help="联合会员合作管理：信用积分、预警、管控、结算与续约的数据资产。", no_args_is_help=True)
+
+
+def _engine():
+    from migu_assets.warehouse.engine import engine_for
+
+    return engine_for(warehouse_url())
+
+
+def _month(value: str, option: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        typer.secho(f"{option} must look like YYYY-MM, got {value!r}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _require_schema(engine) -> None:
+    from migu_assets.warehouse import migrate
+
+    if migrate.current_revision(engine) != migrate.head_revision():
+        typer.secho("The warehouse schema is missing or old: run `migu-assets init` first.", fg="red", err=True)
+        raise typer.Exit(2)
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the warehouse schema (Alembic) and the Dagster home."""
+    from migu_assets.runner import ensure_dagster_home
+    from migu_assets.warehouse import migrate
+
+    engine = _engine()
+    revision = migrate.upgrade(engine)
+    home = ensure_dagster_home()
+    typer.echo(f"warehouse: {engine.url.render_as_string(hide_password=True)} (schema revision {revision})")
+    typer.echo(f"dagster home: {home}")
+
+
+@app.command()
+def load(
+    table: str = typer.Argument(..., help="Source table, e.g. complaint_tickets"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV (UTF-8 / UTF-8-BOM) or XLSX file"),
+) -> None:
+    """Validate a CSV/XLSX file against the data contract and load it; all or nothing."""
+    from migu_assets.loader import LoadError, load_file
+    from migu_assets.policy import load_policy_book
+
+    engine = _engine()
+    _require_schema(engine)
+    typer.echo(f"loading {file} into {table} …")
+    try:
+        result = load_file(engine, table, file, load_policy_book().latest)
+    except LoadError as exc:
+        typer.secho(f"rejected: {len(exc.messages)} problem(s); nothing was written", fg="red", err=True)
+        for message in exc.messages:
+            typer.echo(f"  {message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{table}: {result.inserted} rows inserted, {result.unchanged} already present")
+
+
+@app.command()
+def demo(
+    partners: int = typer.Option(20, min=1, help="Number of partners"),
+    months: int = typer.Option(6, min=1, help="Number of months"),
+    seed: int = typer.Option(42, help="Random seed (same seed → same data)"),
+    start: str = typer.Option("2024-01", help="First month, YYYY-MM"),
+    replace: bool = typer.Option(False, help="Replace existing source rows"),
+) -> None:
+    """Write a reproducible demo data set into every source table."""
+    from migu_assets.demo import DemoDataExists, generate_demo
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        summary = generate_demo(
+            engine,
+            partners=partners,
+            months=months,
+            seed=seed,
+            start=_month(start, "--start"),
+            replace=replace,
+            progress=lambda line: typer.echo(f"  {line}"),
+        )
+    except DemoDataExists as exc:
+        typer.secho(f"{exc} — use --replace to overwrite the source tables", fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"demo data for {summary.start:%Y-%m} .. {summary.end:%Y-%m}: "
+        + ", ".join(f"{k} {v}" for k, v in summary.rows.items())
+    )
+
+
+@app.command()
+def run(
+    from_: str = typer.Option(..., "--from", help="First month, YYYY-MM"),
+    to: str = typer.Option(..., "--to", help="Last month, YYYY-MM"),
+) -> None:
+    """Materialise every asset for the months through Dagster (the runs appear in the UI)."""
+    from migu_assets.runner import run_months
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        reports = run_months(_month(from_, "--from"), _month(to, "--to"), progress=typer.echo)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    failed = [c for r in reports for c in r.checks_failed]
+    typer.echo(f"done: {len(reports)} Dagster runs; warehouse {warehouse_url()}")
+    if failed:
+        typer.secho(f"{len(failed)} asset check(s) failed: {', '.join(failed)}", fg="yellow")
+
+
+@app.command()
+def where() -> None:
+    """Print where the warehouse and the Dagster home are."""
+    from migu_assets.runner import ensure_dagster_home
+
+    typer.echo(f"MIGU_HOME       {migu_home()}")
+    typer.echo(f"warehouse       {warehouse_url()}")
+    typer.echo(f"DAGSTER_HOME    {ensure_dagster_home()}")
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="migu-assets")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

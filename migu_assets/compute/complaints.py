@@ -1,0 +1,110 @@
+"""Daily complaint counts, monthly warning tiers and health scores (第七条, 第八条, 附件5–7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import asdict
+
+import sqlalchemy as sa
+
+from migu_assets.compute.partners import scored_partner_ids
+from migu_assets.policy import Policy, PolicyBook
+from migu_assets.rules import health as health_rules
+from migu_assets.rules.complaints import notifications_for
+from migu_assets.rules.periods import next_month
+from migu_assets.rules.warnings import tiers_reached
+from migu_assets.warehouse.schema import complaint_tickets as tickets
+from migu_assets.warehouse.schema import daily_complaint_counts as daily
+
+UNINFORMED = "uninformed_subscription"
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.date) -> list[dict]:
+    """``daily_complaint_counts`` rows for days in ``[start, end)`` (SPEC §2), counted by one GROUP BY."""
+    day = sa.func.date(tickets.c.created_at)
+    q = (
+        sa.select(tickets.c.partner_id, day.label("day"), sa.func.count().label("complaints"))
+        .where(
+            tickets.c.category == UNINFORMED,
+            tickets.c.created_at >= dt.datetime.combine(start, dt.time()),
+            tickets.c.created_at < dt.datetime.combine(end, dt.time()),
+        )
+        .group_by(tickets.c.partner_id, day)
+        .order_by(day, tickets.c.partner_id)
+    )
+    rows = []
+    for pid, d, n in conn.execute(q):
+        d = _as_date(d)
+        rules = book.for_month(d).complaints
+        rows.append({"partner_id": pid, "day": d, "complaints": int(n), "notifications": notifications_for(n, rules)})
+    return rows
+
+
+def warning_tier_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+    """``warning_tiers`` rows for ``month`` (SPEC §3) from the stored daily counts."""
+    q = (
+        sa.select(daily.c.partner_id, daily.c.day, daily.c.notifications)
+        .where(daily.c.day >= month, daily.c.day < next_month(month), daily.c.notifications > 0)
+        .order_by(daily.c.partner_id, daily.c.day)
+    )
+    per_partner: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    for pid, d, n in conn.execute(q):
+        per_partner[pid].append((_as_date(d), int(n)))
+    rows = []
+    for pid, days in per_partner.items():
+        rows.extend(asdict(r) for r in tiers_reached(pid, month, days, policy.warning_tiers))
+    return rows
+
+
+def monthly_notifications(conn: sa.Connection, month: dt.date) -> dict[str, int]:
+    q = (
+        sa.select(daily.c.partner_id, sa.func.sum(daily.c.notifications))
+        .where(daily.c.day >= month, daily.c.day < next_month(month))
+        .group_by(daily.c.partner_id)
+    )
+    return {pid: int(n or 0) for pid, n in conn.execute(q)}
+
+
+def timely_counts(conn: sa.Connection, month: dt.date) -> dict[str, tuple[int, int]]:
+    """partner_id → (handled by due time, due) over all its tickets with ``due_at`` in ``month``."""
+    on_time = sa.case(
+        (sa.and_(tickets.c.handled_at.is_not(None), tickets.c.handled_at <= tickets.c.due_at), 1), else_=0
+    )
+    q = (
+        sa.select(tickets.c.partner_id, sa.func.sum(on_time), sa.func.count())
+        .where(
+            tickets.c.due_at >= dt.datetime.combine(month, dt.time()),
+            tickets.c.due_at < dt.datetime.combine(next_month(month), dt.time()),
+        )
+        .group_by(tickets.c.partner_id)
+    )
+    return {pid: (int(ok or 0), int(n)) for pid, ok, n in conn.execute(q)}
+
+
+def health_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+    """``health_scores`` rows (SPEC §4.1) for every partner scored in ``month``."""
+    notes = monthly_notifications(conn, month)
+    timely = timely_counts(conn, month)
+    rows = []
+    for pid in scored_partner_ids(conn, month):
+        ok, due = timely.get(pid, (0, 0))
+        rate = health_rules.timely_rate(ok, due)
+        n = notes.get(pid, 0)
+        h = health_rules.health_score(n, rate, policy.health)
+        rows.append(
+            {
+                "partner_id": pid,
+                "month": month,
+                "monthly_notifications": n,
+                "timely_rate": rate.quantize(health_rules.RATE_QUANTUM),
+                "health": h.health,
+                "clause": health_rules.CLAUSE,
+                "reason": h.reason,
+            }
+        )
+    return rows

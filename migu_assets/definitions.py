@@ -1,0 +1,41 @@
+"""The code location: every asset, check, job, schedule, sensor and resource of migu_assets.
+
+Storage is embedded by default (SQLite warehouse under ``MIGU_HOME``); ``MIGU_WAREHOUSE_URL`` points it at
+PostgreSQL. ``MIGU_POLICY_DIR`` replaces the shipped policy folder.
+"""
+
+import os
+
+import dagster as dg
+
+from migu_assets import assets as assets_package
+from migu_assets.assets.sources import source_tables
+from migu_assets.jobs import build_jobs, build_schedules
+from migu_assets.resources import PolicyResource, WarehouseResource
+from migu_assets.settings import default_warehouse_url
+
+computed_assets = dg.load_assets_from_package_module(assets_package)
+asset_checks = dg.load_asset_checks_from_package_module(assets_package)
+daily_job, monthly_job = build_jobs(computed_assets)
+
+
+def warehouse_resource() -> WarehouseResource:
+    if os.environ.get("MIGU_WAREHOUSE_URL"):
+        return WarehouseResource(url=dg.EnvVar("MIGU_WAREHOUSE_URL"))
+    return WarehouseResource(url=default_warehouse_url())
+
+
+def policy_resource() -> PolicyResource:
+    if os.environ.get("MIGU_POLICY_DIR"):
+        return PolicyResource(directory=dg.EnvVar("MIGU_POLICY_DIR"))
+    return PolicyResource()
+
+
+defs = dg.Definitions(
+    assets=[*source_tables, *computed_assets],
+    asset_checks=asset_checks,
+    jobs=[daily_job, monthly_job],
+    schedules=build_schedules(daily_job, monthly_job),
+    sensors=[],
+    resources={"warehouse": warehouse_resource(), "policy": policy_resource()},
+)

@@ -1,0 +1,28 @@
+"""The versioned policy file as a Dagster resource (SPEC §10)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import dagster as dg
+from pydantic import Field
+
+from migu_assets.policy import Policy, PolicyBook, load_policy_book
+
+
+@cache
+def _book(directory: str) -> PolicyBook:
+    return load_policy_book(directory or None)
+
+
+class PolicyResource(dg.ConfigurableResource):
+    """The policy versions; a month is computed with the version in force on its first day."""
+
+    directory: str = Field("", description="Folder of policy *.yaml files; empty = the shipped policy")
+
+    def book(self) -> PolicyBook:
+        return _book(self.directory)
+
+    def for_month(self, month: dt.date) -> Policy:
+        return self.book().for_month(month)
