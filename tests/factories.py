@@ -1,0 +1,65 @@
+"""Small row builders for tests: insert exactly the rows a scenario needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import sqlalchemy as sa
+
+from migu_assets.warehouse import schema
+
+_ids = itertools.count(1)
+
+
+def insert(engine: sa.Engine, table: sa.Table, rows: list[dict]) -> None:
+    with engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+
+
+def partner(pid: str = "P1", start: dt.date = dt.date(2023, 1, 1), **kw) -> dict:
+    return {
+        "partner_id": pid,
+        "name": kw.pop("name", f"测试合作方{pid}"),
+        "parent_company_id": kw.pop("parent_company_id", None),
+        "on_network_rights_platform": kw.pop("on_network_rights_platform", False),
+        "cooperation_start": start,
+        **kw,
+    }
+
+
+def ticket(
+    pid: str,
+    created: dt.datetime,
+    category: str = "uninformed_subscription",
+    due: dt.datetime | None = None,
+    handled: dt.datetime | None | bool = True,
+) -> dict:
+    due = due or created + dt.timedelta(hours=48)
+    if handled is True:
+        handled = created + dt.timedelta(hours=1)
+    elif handled is False:
+        handled = None
+    return {
+        "ticket_id": f"T{next(_ids):07d}",
+        "partner_id": pid,
+        "business_id": "B1",
+        "province": "BJ",
+        "category": category,
+        "created_at": created,
+        "due_at": due,
+        "handled_at": handled,
+    }
+
+
+def complaints_on(pid: str, day: dt.date, n: int, hour: int = 10) -> list[dict]:
+    return [ticket(pid, dt.datetime.combine(day, dt.time(hour, i % 60))) for i in range(n)]
+
+
+def table_rows(engine: sa.Engine, table: sa.Table, order_by: list[str] | None = None) -> list[dict]:
+    cols = order_by or [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(table).order_by(*[table.c[c] for c in cols])).mappings()]
+
+
+__all__ = ["insert", "partner", "ticket", "complaints_on", "table_rows", "schema"]
