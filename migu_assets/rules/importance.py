@@ -1,0 +1,114 @@
+"""Strategic importance (战略重要性, 加分项, 附件5 第2项).
+
+Company importance (公司重要性) is the highest value among the partner's approved declarations in force — a
+declaration counts from the month containing ``reviewed_on`` onwards and never for an earlier month, also when that
+month is recomputed later (其重要性加分在最近月份的信用积分中生效，不追溯之前已出具积分的月份).
+A subsidiary may carry its parent's item only when ``authorized_by_parent`` names its parent company and no other
+subsidiary holds an approved declaration authorised by that parent (独家授权). Reading: when, despite the loader,
+two subsidiaries hold such declarations in force, neither counts (the condition "no other subsidiary" fails for
+both) and the reason says so.
+Operational importance (运营重要性) is 50 in a month with info-fee revenue ≥ 50,000, purchases ≥ 50,000 or ad spend
+≥ 500,000. ``importance = min(100, company + operational)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from migu_assets.policy import ImportanceRules
+
+CLAUSE = "附件5/战略重要性"
+
+_ITEM_NAMES = {
+    "cmcc_strategic_agreement": "与中国移动集团公司签订战略合作协议",
+    "national_media_portal": "国家级、中央级媒体门户",
+    "migu_strategic_agreement": "与咪咕文化、咪咕音乐签订战略合作协议",
+    "listed_company_or_soe": "A股上市、其它国家地区上市、央企",
+    "provincial_media_portal": "省级媒体门户",
+}
+_MEASURE_NAMES = {
+    "info_fee_revenue": "当月信息费收入（分成前）",
+    "migu_purchases": "购买咪咕音乐产品/服务",
+    "migu_ad_spend": "投放/代理咪咕音乐广告",
+}
+
+
+@dataclass(frozen=True)
+class Declaration:
+    declaration_id: str
+    partner_id: str
+    item: str
+    authorized_by_parent: str | None
+    reviewed_on: dt.date
+
+
+@dataclass(frozen=True)
+class Importance:
+    company: int
+    operational: int
+    importance: int
+    items: str
+    reason: str
+
+
+def in_force(declaration: Declaration, month: dt.date) -> bool:
+    """Approved declarations count from the month containing ``reviewed_on`` (不追溯)."""
+    return declaration.reviewed_on < _next_month(month)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def importance_for(
+    month: dt.date,
+    parent_company_id: str | None,
+    declarations: list[Declaration],
+    contested_parents: set[str],
+    business: dict[str, Decimal] | None,
+    rules: ImportanceRules,
+) -> Importance:
+    """Importance of one partner in ``month``.
+
+    ``declarations`` are the partner's approved ones; ``contested_parents`` the parents that authorised more than
+    one subsidiary with declarations in force this month; ``business`` its partner_monthly_business amounts.
+    """
+    notes: list[str] = []
+    counted: list[tuple[int, Declaration]] = []
+    for d in sorted(declarations, key=lambda d: (d.reviewed_on, d.declaration_id)):
+        label = _ITEM_NAMES.get(d.item, d.item)
+        if not in_force(d, month):
+            notes.append(f"申报{d.declaration_id}（{label}）于{d.reviewed_on}复核通过，不追溯本月")
+            continue
+        if d.authorized_by_parent:
+            if d.authorized_by_parent != parent_company_id:
+                notes.append(f"申报{d.declaration_id}的授权方{d.authorized_by_parent}不是本公司母公司，不计")
+                continue
+            if d.authorized_by_parent in contested_parents:
+                notes.append(f"母公司{d.authorized_by_parent}授权了多家子公司，不满足独家授权，申报{d.declaration_id}不计")
+                continue
+        counted.append((rules.company_items.get(d.item, 0), d))
+    company = max((v for v, _ in counted), default=0)
+    best = [d for v, d in counted if v == company and company > 0][:1]
+    met = []
+    for key, threshold in rules.operational_thresholds.items():
+        amount = (business or {}).get(key, Decimal(0))
+        if amount >= threshold:
+            met.append(f"{_MEASURE_NAMES[key]}{amount}元≥{threshold}元")
+    operational = rules.operational_points if met else 0
+    importance = min(rules.cap, company + operational)
+    items = [f"{d.declaration_id}:{d.item}={company}" for d in best] + [f"运营:{m}" for m in met]
+    parts = []
+    if best:
+        d = best[0]
+        auth = f"（经母公司{d.authorized_by_parent}独家授权）" if d.authorized_by_parent else ""
+        parts.append(f"公司重要性{company}分：{_ITEM_NAMES.get(d.item, d.item)}{auth}，申报{d.declaration_id}")
+    else:
+        parts.append("公司重要性0分：无生效的复核通过申报")
+    parts.append(f"运营重要性{operational}分" + (f"：{'；'.join(met)}" if met else "：未达运营重要性标准"))
+    parts.extend(notes)
+    capped = "（封顶）" if company + operational > rules.cap else ""
+    reason = "，".join(parts) + f"；战略重要性{importance}分{capped}。"
+    return Importance(company, operational, importance, "; ".join(items), reason)
