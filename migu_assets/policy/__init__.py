@@ -126,6 +126,23 @@ class ControlEventRule(_Strict):
     sub_channel: ControlRule | None = None
     business: ControlRule | None = None
     warning: bool = False  # an extra business warning beside the business action (附件4)
+    # 附件3 说明1: the sub-channel's 2nd and later controls of this kind in a calendar month last longer.
+    sub_channel_repeats: bool = False
+    # The clause of the issuer's own requirement (按发函/拨测单位要求); default "<clause>/说明".
+    issuer_clause: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ControlEventRule:
+        if self.sub_channel is not None and self.sub_channel.action != "suspend_promotion":
+            raise ValueError("a sub-channel action must be suspend_promotion")
+        if self.warning and self.business is not None and self.business.action == "warning":
+            raise ValueError("warning: true adds a warning beside a business suspension, not a second warning")
+        if self.sub_channel_repeats and (self.sub_channel is None or not self.sub_channel.period.months):
+            raise ValueError("sub_channel_repeats needs a sub_channel suspension counted in months")
+        return self
+
+    def issuer_clause_or_default(self) -> str:
+        return self.issuer_clause or f"{self.clause}/说明"
 
 
 class Escalation(_Strict):
@@ -139,6 +156,16 @@ class ControlRules(_Strict):
     events: dict[str, ControlEventRule]
     warning_escalation: list[Escalation]
     sub_channel_extra_months_per_repeat: int = Field(ge=0)
+
+    @field_validator("warning_escalation")
+    @classmethod
+    def _ladder(cls, v: list[Escalation]) -> list[Escalation]:
+        nths = [e.nth for e in v]
+        if nths != sorted(nths) or len(set(nths)) != len(nths):
+            raise ValueError("escalation steps must be listed with strictly increasing nth")
+        if any(e.repeats for e in v[:-1]):
+            raise ValueError("only the last escalation step may repeat")
+        return v
 
 
 class SettlementRules(_Strict):
