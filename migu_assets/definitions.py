@@ -12,6 +12,7 @@ from migu_assets import assets as assets_package
 from migu_assets.assets.sources import source_tables
 from migu_assets.jobs import build_jobs, build_schedules
 from migu_assets.resources import PolicyResource, WarehouseResource
+from migu_assets.sensors.violations import build_major_violation_sensor
 from migu_assets.settings import default_warehouse_url
 
 computed_assets = dg.load_assets_from_package_module(assets_package)
@@ -36,6 +37,6 @@ defs = dg.Definitions(
     asset_checks=asset_checks,
     jobs=[daily_job, monthly_job],
     schedules=build_schedules(daily_job, monthly_job),
-    sensors=[],
+    sensors=[build_major_violation_sensor(computed_assets)],
     resources={"warehouse": warehouse_resource(), "policy": policy_resource()},
 )

@@ -24,7 +24,7 @@ def materialize_range(
     """Execute ``daily_job`` or ``monthly_job`` over the partition keys ``first..last`` in one run."""
     job = defs.resolve_job_def(job_name)
     tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last or first}
-    with dg.instance_for_test() if instance is None else _nullcontext(instance) as inst:
+    with _nullcontext(instance or _ephemeral()) as inst:
         return job.execute_in_process(
             instance=inst,
             tags=tags,
@@ -32,6 +32,16 @@ def materialize_range(
             asset_selection=asset_selection,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
+
+
+_EPHEMERAL: list[dg.DagsterInstance] = []
+
+
+def _ephemeral() -> dg.DagsterInstance:
+    """One in-memory instance for the test session (creating a SQLite instance per run costs seconds)."""
+    if not _EPHEMERAL:
+        _EPHEMERAL.append(dg.DagsterInstance.ephemeral())
+    return _EPHEMERAL[0]
 
 
 class _nullcontext:

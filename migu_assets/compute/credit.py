@@ -20,7 +20,7 @@ from migu_assets.warehouse import schema as s
 def importance_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
     """``importance_scores`` rows for every partner scored in ``month`` (SPEC §4.2)."""
     scored = scored_partner_ids(conn, month)
-    parents = dict(conn.execute(sa.select(s.partners.c.partner_id, s.partners.c.parent_company_id)).all())
+    parents = dict(conn.execute(sa.select(s.partners.c.partner_id, s.partners.c.parent_company_id)).tuples().all())
     d = s.importance_declarations
     decl_rows = conn.execute(
         sa.select(d.c.declaration_id, d.c.partner_id, d.c.item, d.c.authorized_by_parent, d.c.reviewed_on).where(
@@ -156,7 +156,9 @@ def credit_grade_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> li
     calendar = WorkdayCalendar(policy.calendar)
     cs, cid = s.credit_scores, s.credit_issue_dates
     prev_month = add_months(month, -1)
-    recorded = dict(conn.execute(sa.select(cid.c.month, cid.c.issued_on).where(cid.c.month.in_([month, prev_month]))))
+    recorded = dict(
+        conn.execute(sa.select(cid.c.month, cid.c.issued_on).where(cid.c.month.in_([month, prev_month]))).tuples().all()
+    )
 
     def issued(mon: dt.date) -> dt.date:
         return recorded.get(mon) or credit_rules.default_issue_date(mon, c, calendar)
