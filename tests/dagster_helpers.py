@@ -13,6 +13,23 @@ def resources_for(db_url: str, policy_dir: str = "") -> dict:
     return {"warehouse": WarehouseResource(url=db_url), "policy": PolicyResource(directory=policy_dir)}
 
 
+_DEFS: dict[str, dg.Definitions] = {}
+
+
+def defs_for(db_url: str) -> dg.Definitions:
+    """The project's definitions with the warehouse pointed at ``db_url`` (so asset selections work too)."""
+    if db_url not in _DEFS:
+        _DEFS[db_url] = dg.Definitions(
+            assets=defs.assets,
+            asset_checks=defs.asset_checks,
+            jobs=defs.jobs,
+            schedules=defs.schedules,
+            sensors=defs.sensors,
+            resources=resources_for(db_url),
+        )
+    return _DEFS[db_url]
+
+
 def materialize_range(
     db_url: str,
     job_name: str,
@@ -22,13 +39,12 @@ def materialize_range(
     asset_selection: list[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Execute ``daily_job`` or ``monthly_job`` over the partition keys ``first..last`` in one run."""
-    job = defs.resolve_job_def(job_name)
+    job = defs_for(db_url).resolve_job_def(job_name)
     tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last or first}
     with _nullcontext(instance or _ephemeral()) as inst:
         return job.execute_in_process(
             instance=inst,
             tags=tags,
-            resources=resources_for(db_url),
             asset_selection=asset_selection,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )

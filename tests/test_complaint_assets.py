@@ -68,3 +68,14 @@ def test_rerunning_a_month_gives_identical_rows(db_url, engine):
             first = snapshot
     assert snapshot == first
     assert len(first[2]) == 2
+
+
+def test_asset_selection_runs_only_the_selected_asset(db_url, engine):
+    import dagster as dg
+
+    _scenario(engine)
+    assert materialize_range(db_url, "daily_job", "2024-01-01", "2024-01-31").success
+    result = materialize_range(db_url, "monthly_job", "2024-01-01", asset_selection=[dg.AssetKey("warning_tiers")])
+    assert result.success
+    assert len(table_rows(engine, schema.warning_tiers)) == 1
+    assert table_rows(engine, schema.health_scores) == []
