@@ -23,11 +23,21 @@ def test_money_columns_are_exact_decimals(engine):
     from migu_assets.warehouse.schema import partner_monthly_business as pmb
 
     with engine.begin() as conn:
-        conn.execute(pmb.insert(), [{"partner_id": "P1", "month": __import__("datetime").date(2024, 1, 1),
-                                     "info_fee_revenue": Decimal("12345678901.23"), "migu_purchases": Decimal("0.10"),
-                                     "migu_ad_spend": Decimal("0.20")}])
-        total = conn.execute(sa.select(sa.func.sum(pmb.c.migu_purchases + pmb.c.migu_ad_spend,
-                                                   type_=pmb.c.migu_purchases.type))).scalar_one()
+        conn.execute(
+            pmb.insert(),
+            [
+                {
+                    "partner_id": "P1",
+                    "month": __import__("datetime").date(2024, 1, 1),
+                    "info_fee_revenue": Decimal("12345678901.23"),
+                    "migu_purchases": Decimal("0.10"),
+                    "migu_ad_spend": Decimal("0.20"),
+                }
+            ],
+        )
+        total = conn.execute(
+            sa.select(sa.func.sum(pmb.c.migu_purchases + pmb.c.migu_ad_spend, type_=pmb.c.migu_purchases.type))
+        ).scalar_one()
         big = conn.execute(sa.select(pmb.c.info_fee_revenue)).scalar_one()
     assert big == Decimal("12345678901.23")
     assert total == Decimal("0.30")
