@@ -79,3 +79,20 @@ def test_asset_selection_runs_only_the_selected_asset(db_url, engine):
     assert result.success
     assert len(table_rows(engine, schema.warning_tiers)) == 1
     assert table_rows(engine, schema.health_scores) == []
+
+
+def test_health_check_goes_red_when_a_scored_partner_has_no_row(sqlite_url):
+    from migu_assets.assets.complaints import health_scores_valid
+    from migu_assets.resources import WarehouseResource
+    from migu_assets.warehouse.engine import engine_for
+
+    engine = engine_for(sqlite_url)
+    _scenario(engine)
+    assert materialize_range(sqlite_url, "daily_job", "2024-01-01", "2024-01-31").success
+    assert materialize_range(sqlite_url, "monthly_job", "2024-01-01").success
+    assert health_scores_valid(warehouse=WarehouseResource(url=sqlite_url)).passed
+    with engine.begin() as conn:
+        conn.execute(schema.health_scores.delete().where(schema.health_scores.c.partner_id == "P2"))
+    check = health_scores_valid(warehouse=WarehouseResource(url=sqlite_url))
+    assert not check.passed
+    assert check.metadata["months_missing_partners"].value == {"2024-01-01": ["P2"]}

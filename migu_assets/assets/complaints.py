@@ -15,6 +15,7 @@ from migu_assets.assets._common import (
     write_months,
 )
 from migu_assets.compute import complaints as compute
+from migu_assets.compute.partners import scored_partner_ids
 from migu_assets.partitions import daily_partitions, monthly_partitions
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.warehouse import schema
@@ -145,9 +146,18 @@ def warning_tiers_consistent(warehouse: WarehouseResource, policy: PolicyResourc
     return dg.AssetCheckResult(passed=n_bad == 0, metadata={"inconsistent_rows": n_bad})
 
 
-@dg.asset_check(asset=health_scores, description="Health lies in 0..100 and every scored partner has a row.")
+@dg.asset_check(asset=health_scores, description="Health lies in 0..100 and every scored partner has a row each month.")
 def health_scores_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     h = schema.health_scores
     with warehouse.engine.connect() as conn:
         out_of_range = _violations(conn, sa.select(sa.func.count()).where(sa.or_(h.c.health < 0, h.c.health > 100)))
-    return dg.AssetCheckResult(passed=out_of_range == 0, metadata={"out_of_range": out_of_range})
+        missing = {}
+        for (month,) in conn.execute(sa.select(h.c.month).distinct()):
+            have = set(conn.execute(sa.select(h.c.partner_id).where(h.c.month == month)).scalars())
+            lacking = sorted(set(scored_partner_ids(conn, month)) - have)
+            if lacking:
+                missing[str(month)] = lacking[:10]
+    return dg.AssetCheckResult(
+        passed=out_of_range == 0 and not missing,
+        metadata={"out_of_range": out_of_range, "months_missing_partners": dg.MetadataValue.json(missing)},
+    )
