@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import warnings
 from pathlib import Path
 
 import typer
 
 from migu_assets.settings import migu_home, warehouse_url
+
+# Dagster marks single-run backfills and tolerant partition mappings as beta; operators need not see that.
+warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 app = typer.Typer(help="联合会员合作管理：信用积分、预警、管控、结算与续约的数据资产。", no_args_is_help=True)
 
@@ -131,19 +135,27 @@ def quickstart(
 ) -> None:
     """init + demo (replacing source rows) + run over the demo months, then say where to look."""
     from migu_assets.demo import generate_demo
+    from migu_assets.rules.periods import add_months
     from migu_assets.runner import ensure_dagster_home, run_months
 
     init()
     engine = _engine()
     typer.echo("▶ demo data")
     summary = generate_demo(
-        engine, partners=partners, months=months, start=_month(start, "--start"), replace=True,
+        engine,
+        partners=partners,
+        months=months,
+        start=_month(start, "--start"),
+        replace=True,
         progress=lambda line: typer.echo(f"  {line}"),
     )
-    reports = run_months(summary.start, summary.end, progress=typer.echo)
+    # Partners cooperated before the demo's first month: compute the two months before it as well, so the
+    # first demo month's weighted credit uses a full three-month window (SPEC §4.3: scored from cooperation start).
+    first = add_months(summary.start, -2)
+    reports = run_months(first, summary.end, progress=typer.echo)
     home = ensure_dagster_home()
     typer.echo("")
-    typer.echo(f"Computed {summary.start:%Y-%m} .. {summary.end:%Y-%m} in {len(reports)} Dagster runs.")
+    typer.echo(f"Computed {first:%Y-%m} .. {summary.end:%Y-%m} in {len(reports)} Dagster runs.")
     typer.echo(f"  warehouse:     {warehouse_url()}")
     typer.echo(f"  Dagster home:  {home}")
     typer.echo("Look at it:")
