@@ -1,0 +1,15 @@
+"""Load CSV/XLSX files into the SPEC §1 source tables — validated against the data contract, all or nothing.
+
+    from migu_assets.loader import load_file, load_frame, LoadError, LoadResult, TABLES
+    result = load_file(engine, "partners", "partners.csv", policy)   # LoadResult(table, inserted, unchanged)
+
+``TABLES`` maps each loadable table name to its :class:`~migu_assets.loader.contract.TableContract`.
+A rejected batch raises :class:`LoadError`; its ``messages`` read ``"{file}: row {n}, column {col}: {reason}"``.
+No Dagster here: assets and the CLI call these functions.
+"""
+
+from migu_assets.loader.contract import TABLES, TableContract
+from migu_assets.loader.errors import LoadError, LoadResult
+from migu_assets.loader.load import load_file, load_frame
+
+__all__ = ["TABLES", "LoadError", "LoadResult", "TableContract", "load_file", "load_frame"]
