@@ -9,7 +9,9 @@ When the server is unreachable the PostgreSQL tests skip on a developer machine 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -56,32 +58,46 @@ def pg_database_url():
     admin.dispose()
 
 
-def _truncate_all(url: str) -> None:
-    engine = engine_for(url)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names}"))
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """One migrated SQLite warehouse per session; each test gets a copy (~100× cheaper than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "warehouse.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(engine_for(url))
+    engine_for(url).dispose()  # checkpoints the WAL into the file
+    return path
+
+
+def _empty_all(url: str) -> None:
+    """Empty every table with DELETE (TRUNCATE of 21 tables costs ~0.3 s per test on PostgreSQL)."""
+    with engine_for(url).begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+def _sqlite_copy(request, tmp_path) -> str:
+    path = tmp_path / "warehouse.db"
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     """A migrated, empty warehouse URL on each database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-        migrate.upgrade(engine_for(url))
+        url = _sqlite_copy(request, tmp_path)
         yield url
         engine_for(url).dispose()
     else:
         url = request.getfixturevalue("pg_database_url")
-        _truncate_all(url)
+        _empty_all(url)
         yield url
 
 
 @pytest.fixture
-def sqlite_url(tmp_path):
+def sqlite_url(request, tmp_path):
     """A migrated, empty SQLite warehouse only (for tests whose subject is not the database)."""
-    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-    migrate.upgrade(engine_for(url))
+    url = _sqlite_copy(request, tmp_path)
     yield url
     engine_for(url).dispose()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import csv
 import datetime as dt
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,9 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from migu_assets.loader import TABLES, LoadError, LoadResult, load_file, load_frame
-from migu_assets.warehouse import migrate
-from migu_assets.warehouse.engine import engine_for
-from migu_assets.warehouse.schema import SOURCE_TABLES, metadata, partners
+from migu_assets.warehouse.schema import SOURCE_TABLES, partners
 
 # ---------------------------------------------------------------- helpers
 
@@ -132,35 +129,6 @@ def reject_one(engine, policy, tmp_path, table: str, column: str, *fragments: st
     for fragment in fragments:
         assert any(fragment in m for m in hits), f"{fragment!r} not in {hits}"
     return err
-
-
-@pytest.fixture(scope="module")
-def sqlite_template(tmp_path_factory) -> Path:
-    """One migrated SQLite warehouse per module; each test gets a copy (a copy is ~100× cheaper than migrating)."""
-    path = tmp_path_factory.mktemp("loader") / "template.db"
-    url = f"sqlite:///{path}"
-    migrate.upgrade(engine_for(url))
-    engine_for(url).dispose()  # checkpoints the WAL into the file
-    return path
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """Overrides conftest's ``db_url`` with the same contract — a migrated, empty warehouse on SQLite and on
-    PostgreSQL — but resets it cheaply: SQLite copies a migrated template, PostgreSQL reuses the session database
-    and empties it with DELETE (TRUNCATE of every table costs ~0.3 s per test, which would dominate this file)."""
-    if request.param == "sqlite":
-        path = tmp_path / "warehouse.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-        yield url
-        engine_for(url).dispose()
-    else:
-        url = request.getfixturevalue("pg_database_url")
-        with engine_for(url).begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-        yield url
 
 
 @pytest.fixture
