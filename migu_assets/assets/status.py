@@ -1,0 +1,63 @@
+"""The partner status page: every partner's grade, suspensions, settlement and renewal in one row, as of a day."""
+
+from collections import Counter
+
+import dagster as dg
+from pydantic import Field
+
+from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata
+from migu_assets.compute import status as compute
+from migu_assets.resources import WarehouseResource
+from migu_assets.warehouse import schema
+
+
+class PartnerStatusConfig(dg.Config):
+    as_of: str = Field("", description="The day (YYYY-MM-DD) the status describes; empty = today (Asia/Shanghai)")
+
+
+@dg.asset(
+    deps=[
+        "renewal_decisions",
+        "credit_grades",
+        "warning_tiers",
+        "control_actions",
+        "settlements",
+        "contracts",
+        "partners",
+    ],
+    group_name=REPORTING,
+    owners=OWNERS,
+    kinds={"sql", "python"},
+    metadata={"policy_article": "第十条、第八条、附件1–4、第十五条、第十六至二十五条"},
+)
+def partner_status(
+    context: dg.AssetExecutionContext, config: PartnerStatusConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """合作方当前状态（运营人员首先打开的页面）。
+
+    One row per partner as of a day (today by default): the latest graded month with its grade, credit score,
+    measures and due date (第十条、第十四条); the warning-tier suspensions (第八条) and control actions (附件1–4) in
+    force that day; the latest settlement status (第十五条、第十九条、第二十四条); the latest renewal decision of its
+    latest contract and any re-entry ban in force (第十六至二十五条); and a Chinese `reason` summarising it all.
+    Refreshed after every successful monthly run; the whole table is replaced atomically.
+    """
+    as_of = compute.today() if not config.as_of else compute.as_date(config.as_of)
+    with warehouse.engine.connect() as conn:
+        rows = compute.partner_status_rows(conn, as_of)
+    written = warehouse.replace_all(schema.partner_status, rows)
+    context.log.info(f"partner_status as of {as_of}: {written} partners")
+    grades = Counter(r["grade"] or "未评级" for r in rows)
+    order = {g: i for i, g in enumerate(["TERMINATED", "F", "E", "D", "C", "B", "A"])}
+    return dg.MaterializeResult(
+        metadata=materialization_metadata(
+            schema.partner_status,
+            sorted(rows, key=lambda r: (order.get(r["grade"] or "", 99), r["partner_id"])),
+            count_by=["grade"],
+            extra={
+                "as_of": str(as_of),
+                "partners_by_grade": dg.MetadataValue.json(dict(sorted(grades.items()))),
+                "with_controls_in_force": sum(1 for r in rows if r["control_actions_in_force"]),
+                "with_reentry_ban": sum(1 for r in rows if r["reentry_banned_until"]),
+            },
+        )
+    )

@@ -1,0 +1,63 @@
+"""partner_status is refreshed after every successful monthly run.
+
+``status_job`` materialises the unpartitioned ``partner_status`` (as of today). ``partner_status_refresh_sensor``
+watches the runs of this code location that end in success and requests ``status_job`` after each one that
+computed monthly assets: a ``monthly_job`` run (schedule, ``migu-assets run``, a backfill), and also a run that
+materialised monthly assets under another job — the major-violation sensor's recomputation, or a partition
+materialised from the UI — since those change grades, settlements and renewals just as much. Daily runs and the
+status job's own runs request nothing. The run key is the finished run's id, so each run refreshes once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from migu_assets.partitions import monthly_partitions
+
+PARTNER_STATUS = dg.AssetKey("partner_status")
+STATUS_JOB = "status_job"
+MONTHLY_JOB = "monthly_job"
+
+
+def monthly_keys(assets: Sequence[dg.AssetsDefinition]) -> set[dg.AssetKey]:
+    return {key for a in assets if a.partitions_def == monthly_partitions for key in a.keys}
+
+
+def computed_monthly_assets(run: dg.DagsterRun, monthly: set[dg.AssetKey], monthly_job_name: str) -> bool:
+    """Whether a finished run computed monthly assets (and so the status page is out of date)."""
+    if run.job_name == monthly_job_name:
+        return True
+    if run.job_name == STATUS_JOB or not run.asset_selection:
+        return False
+    return bool(set(run.asset_selection) & monthly)
+
+
+def build_status_refresh(
+    assets: Sequence[dg.AssetsDefinition], monthly_job_name: str = MONTHLY_JOB
+) -> tuple[list, list[dg.RunStatusSensorDefinition]]:
+    """``([status_job], [partner_status_refresh_sensor])`` for the code location's ``assets``."""
+    if not any(PARTNER_STATUS in a.keys for a in assets):
+        raise ValueError("build_status_refresh needs the partner_status asset among the assets")
+    monthly = monthly_keys(assets)
+    status_job = dg.define_asset_job(
+        STATUS_JOB,
+        selection=dg.AssetSelection.assets(PARTNER_STATUS),
+        description="合作方当前状态刷新（每次月度链路成功运行后）。",
+    )
+
+    @dg.run_status_sensor(
+        name="partner_status_refresh_sensor",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        request_job=status_job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="月度链路（或违规重算）运行成功后刷新合作方当前状态 partner_status。",
+    )
+    def partner_status_refresh_sensor(context: dg.RunStatusSensorContext):
+        run = context.dagster_run
+        if not computed_monthly_assets(run, monthly, monthly_job_name):
+            return dg.SkipReason(f"run {run.run_id} ({run.job_name}) computed no monthly asset")
+        return dg.RunRequest(run_key=f"partner_status:{run.run_id}", tags={"migu/after_run": run.run_id})
+
+    return [status_job], [partner_status_refresh_sensor]
