@@ -12,12 +12,14 @@ from migu_assets import assets as assets_package
 from migu_assets.assets.sources import source_tables
 from migu_assets.jobs import build_jobs, build_schedules
 from migu_assets.resources import PolicyResource, WarehouseResource
+from migu_assets.sensors.status import build_status_refresh
 from migu_assets.sensors.violations import build_major_violation_sensor
 from migu_assets.settings import default_warehouse_url
 
 computed_assets = dg.load_assets_from_package_module(assets_package)
 asset_checks = dg.load_asset_checks_from_package_module(assets_package)
 daily_job, monthly_job = build_jobs(computed_assets)
+status_jobs, status_sensors = build_status_refresh(computed_assets, monthly_job.name)
 
 
 def warehouse_resource() -> WarehouseResource:
@@ -35,8 +37,8 @@ def policy_resource() -> PolicyResource:
 defs = dg.Definitions(
     assets=[*source_tables, *computed_assets],
     asset_checks=asset_checks,
-    jobs=[daily_job, monthly_job],
+    jobs=[daily_job, monthly_job, *status_jobs],
     schedules=build_schedules(daily_job, monthly_job),
-    sensors=[build_major_violation_sensor(computed_assets)],
+    sensors=[build_major_violation_sensor(computed_assets), *status_sensors],
     resources={"warehouse": warehouse_resource(), "policy": policy_resource()},
 )

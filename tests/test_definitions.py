@@ -48,3 +48,9 @@ def test_jobs_and_schedules():
     assert schedules["daily_complaints_schedule"].cron_schedule == "0 1 * * *"
     assert schedules["monthly_chain_schedule"].cron_schedule == "0 3 1 * *"
     assert {s.execution_timezone for s in schedules.values()} == {"Asia/Shanghai"}
+
+
+def test_sensors_and_jobs_present():
+    assert {s.name for s in defs.sensors} >= {"major_violation_sensor", "partner_status_refresh_sensor"}
+    for name in ("daily_job", "monthly_job", "status_job"):
+        assert defs.resolve_job_def(name) is not None
