@@ -184,19 +184,10 @@ def _status_refresh():
 
 
 def test_status_job_and_sensor_load_with_the_code_location():
-    jobs, sensors = _status_refresh()
-    wired = dg.Definitions(
-        assets=list(defs.assets),
-        asset_checks=list(defs.asset_checks or []),
-        jobs=[*defs.jobs, *jobs],
-        schedules=list(defs.schedules or []),
-        sensors=[*(defs.sensors or []), *sensors],
-        resources=defs.resources,
-    )
-    dg.Definitions.validate_loadable(wired)
-    status_job = wired.resolve_job_def("status_job")
+    dg.Definitions.validate_loadable(defs)
+    status_job = defs.resolve_job_def("status_job")
     assert status_job.asset_layer.selected_asset_keys == {dg.AssetKey("partner_status")}
-    sensor = wired.resolve_sensor_def("partner_status_refresh_sensor")
+    sensor = defs.resolve_sensor_def("partner_status_refresh_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 

@@ -40,6 +40,9 @@ def _total(rows, column: str, status: str | None = None) -> str:
         "major_violations",
         "contracts",
         dg.AssetDep("credit_grades", partition_mapping=dg.IdentityPartitionMapping()),
+        # Renewal decisions of earlier months decide the clearing period; the same-month edge makes a backfill
+        # run renewal_decisions for the whole range before settlements (no cycle: renewals never read settlements).
+        dg.AssetDep("renewal_decisions", partition_mapping=dg.IdentityPartitionMapping()),
     ],
     group_name=SETTLEMENT,
     owners=OWNERS,
