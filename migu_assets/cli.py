@@ -167,6 +167,52 @@ def quickstart(
 
 
 @app.command()
+def report(
+    month: str = typer.Option(..., "--month", help="Month, YYYY-MM"),
+    out: Path | None = typer.Option(None, "--out", dir_okay=False, help="Workbook path; default $MIGU_HOME/reports"),
+) -> None:
+    """Build the monthly Excel report straight from the warehouse (no Dagster run) and print its path."""
+    from migu_assets.report import NothingComputed, build_report
+
+    engine = _engine()
+    _require_schema(engine)
+    first = _month(month, "--month")
+    try:  # step lines on stderr, the path alone on stdout
+        result = build_report(
+            engine, first, out, progress=lambda line: typer.echo(f"▶ {line}", err=True), require_rows=True
+        )
+    except NothingComputed:
+        typer.secho(
+            f"nothing computed for {first:%Y-%m}: run `migu-assets run --from {first:%Y-%m} --to {first:%Y-%m}` first",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    typer.echo(str(result.path))
+
+
+@app.command()
+def explain(
+    partner_id: str = typer.Argument(..., help="Partner id (合作方编号)"),
+    month: str = typer.Option(..., "--month", help="Month, YYYY-MM"),
+) -> None:
+    """Explain, clause by clause, a partner's grade and measures in a month (reads the warehouse only)."""
+    from migu_assets.explain import ExplainError
+    from migu_assets.explain import explain as explain_partner
+
+    engine = _engine()
+    _require_schema(engine)
+    first = _month(month, "--month")
+    try:
+        with engine.connect() as conn:
+            explanation = explain_partner(conn, partner_id, first)
+    except ExplainError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(explanation.render())
+
+
+@app.command()
 def where() -> None:
     """Print where the warehouse and the Dagster home are."""
     from migu_assets.runner import ensure_dagster_home

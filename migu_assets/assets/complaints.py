@@ -14,6 +14,7 @@ from migu_assets.assets._common import (
     window_dates,
     write_months,
 )
+from migu_assets.assets.charts import tier_chart
 from migu_assets.compute import complaints as compute
 from migu_assets.compute.partners import scored_partner_ids
 from migu_assets.partitions import daily_partitions, monthly_partitions
@@ -84,7 +85,8 @@ def warning_tiers(
             per_month=per_month,
             count_by=["tier"],
             extra={
-                "tier_counts": dg.MetadataValue.json({str(k): v for k, v in Counter(r["tier"] for r in rows).items()})
+                "tier_counts": dg.MetadataValue.json({str(k): v for k, v in Counter(r["tier"] for r in rows).items()}),
+                "chart": tier_chart(Counter(r["tier"] for r in rows)),
             },
         )
     )

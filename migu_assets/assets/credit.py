@@ -12,6 +12,7 @@ from migu_assets.assets._common import (
     materialization_metadata,
     write_months,
 )
+from migu_assets.assets.charts import grade_chart
 from migu_assets.compute import credit as compute
 from migu_assets.partitions import monthly_partitions
 from migu_assets.resources import PolicyResource, WarehouseResource
@@ -133,6 +134,7 @@ def credit_grades(
             count_by=["grade"],
             extra={
                 "grade_distribution": dg.MetadataValue.json(dict(sorted(grades.items()))),
+                "chart": grade_chart(grades),
                 "partners_with_measures": sum(v for k, v in grades.items() if k in ACTION_GRADES),
                 "terminated": grades.get(TERMINATED, 0),
             },

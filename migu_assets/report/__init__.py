@@ -1,0 +1,95 @@
+"""The monthly Excel report (月报): 总览, 信用评级, 预警处罚, 管控措施, 结算, 续约 — built from the warehouse only.
+
+Used by the ``monthly_report`` asset and by ``migu-assets report`` (no Dagster run needed); no Dagster imports here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from migu_assets.report.data import MonthData, read_month
+from migu_assets.report.sheets import OVERVIEW, OVERVIEW_COLUMNS, SHEET_NAMES, Sheet, build_sheets
+from migu_assets.report.xlsx import write_workbook
+from migu_assets.settings import migu_home
+
+__all__ = [
+    "SHEET_NAMES",
+    "MonthData",
+    "NothingComputed",
+    "ReportResult",
+    "build_report",
+    "default_report_path",
+    "overview_markdown",
+    "read_month",
+    "report_filename",
+    "reports_dir",
+]
+
+
+class NothingComputed(LookupError):
+    """No output table has a row for the month (it was never computed)."""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    month: dt.date
+    path: Path
+    sheet_rows: dict[str, int]  # sheet → data rows (without header and 合计 row)
+    overview_markdown: str
+    empty: bool  # no computed rows at all for the month
+
+
+def reports_dir() -> Path:
+    return migu_home() / "reports"
+
+
+def report_filename(month: dt.date) -> str:
+    return f"migu-report-{month:%Y-%m}.xlsx"
+
+
+def default_report_path(month: dt.date) -> Path:
+    return reports_dir() / report_filename(month)
+
+
+def overview_markdown(sheet: Sheet) -> str:
+    """The 总览 sheet as a markdown table (the asset's preview)."""
+    head = "| " + " | ".join(c.header for c in OVERVIEW_COLUMNS) + " |\n|---|---|---:|---:|\n"
+    lines = []
+    for row in sheet.rows:
+        amount = "" if row["amount"] is None else f"{row['amount']:,.2f}"
+        item = str(row["item"]).replace("|", "\\|")
+        lines.append(f"| {row['category']} | {item} | {row['count']} | {amount} |")
+    return head + "\n".join(lines)
+
+
+def build_report(
+    engine: sa.Engine,
+    month: dt.date,
+    path: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    require_rows: bool = False,
+) -> ReportResult:
+    """Read ``month`` (its first day) from the warehouse and write the workbook (default under $MIGU_HOME/reports).
+
+    With ``require_rows``, a month without any computed row raises :class:`NothingComputed` and writes nothing.
+    """
+    say = progress or (lambda _line: None)
+    month = month.replace(day=1)
+    say(f"reading {month:%Y-%m} from the warehouse …")
+    with engine.connect() as conn:
+        data = read_month(conn, month)
+    if require_rows and data.is_empty:
+        raise NothingComputed(f"nothing computed for {month:%Y-%m}")
+    sheets = build_sheets(data)
+    counts = {s.title: len(s.rows) for s in sheets if s.title != OVERVIEW}
+    for title, n in counts.items():
+        say(f"  {title}: {n} rows")
+    target = Path(path) if path is not None else default_report_path(month)
+    say(f"writing {target} …")
+    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}")
+    return ReportResult(month, target, counts, overview_markdown(sheets[0]), data.is_empty)

@@ -1,0 +1,68 @@
+"""Read one month of computed results from the warehouse (no Dagster: the CLI builds reports without a run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from migu_assets.warehouse import schema as s
+
+
+@dataclass
+class MonthData:
+    """The rows of every output table the report shows, for one month, each with the partner's ``name``."""
+
+    month: dt.date
+    credit_grades: list[dict] = field(default_factory=list)
+    warning_tiers: list[dict] = field(default_factory=list)
+    control_actions: list[dict] = field(default_factory=list)
+    settlements: list[dict] = field(default_factory=list)
+    renewal_decisions: list[dict] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(_all(self))
+
+
+def _rows(conn: sa.Connection, query: sa.Select) -> list[dict]:
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def read_month(conn: sa.Connection, month: dt.date) -> MonthData:
+    """Every report row of ``month`` (its first day), ordered by partner, with partner names joined."""
+    g, cs = s.credit_grades, s.credit_scores
+    grades = _rows(
+        conn,
+        sa.select(g, cs.c.months_used)
+        .select_from(g.outerjoin(cs, sa.and_(cs.c.partner_id == g.c.partner_id, cs.c.month == g.c.month)))
+        .where(g.c.month == month)
+        .order_by(g.c.partner_id),
+    )
+    w = s.warning_tiers
+    tiers = _rows(conn, sa.select(w).where(w.c.month == month).order_by(w.c.partner_id, w.c.tier))
+    a = s.control_actions
+    actions = _rows(
+        conn, sa.select(a).where(a.c.month == month).order_by(a.c.partner_id, a.c.start_date, a.c.action_id)
+    )
+    st = s.settlements
+    settlements = _rows(conn, sa.select(st).where(st.c.month == month).order_by(st.c.partner_id))
+    r = s.renewal_decisions
+    renewals = _rows(
+        conn, sa.select(r).where(r.c.month == month).order_by(r.c.partner_id, r.c.contract_id, r.c.decision)
+    )
+    data = MonthData(month, grades, tiers, actions, settlements, renewals)
+    ids = {row["partner_id"] for rows in _all(data) for row in rows}
+    names: dict[str, str] = {}
+    if ids:
+        p = s.partners
+        names = dict(conn.execute(sa.select(p.c.partner_id, p.c.name).where(p.c.partner_id.in_(ids))).tuples().all())
+    for rows in _all(data):
+        for row in rows:
+            row["name"] = names.get(row["partner_id"], "")
+    return data
+
+
+def _all(data: MonthData) -> list[list[dict]]:
+    return [data.credit_grades, data.warning_tiers, data.control_actions, data.settlements, data.renewal_decisions]
