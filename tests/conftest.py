@@ -24,6 +24,12 @@ from migu_assets.warehouse.schema import metadata
 PG_ADMIN_URL = os.environ.get("MIGU_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True)
+def _isolated_migu_home(tmp_path, monkeypatch):
+    """Reports and the default Dagster home go to the test's temp folder, never into the checkout."""
+    monkeypatch.setenv("MIGU_HOME", str(tmp_path / "migu_home"))
+
+
 @pytest.fixture(scope="session")
 def policy_book():
     return load_policy_book()

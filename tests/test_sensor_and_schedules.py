@@ -28,7 +28,7 @@ def _violation(vid, pid, occurred, recorded):
 
 
 def _evaluate(instance, db_url, cursor):
-    sensor = defs.get_sensor_def("major_violation_sensor")
+    sensor = defs.resolve_sensor_def("major_violation_sensor")
     ctx = dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource(url=db_url)}
     )
@@ -87,15 +87,15 @@ def test_sensor_skips_a_violation_in_a_month_not_yet_complete(sqlite_url):
 
 
 def test_sensor_is_running_by_default_and_polls_often():
-    sensor = defs.get_sensor_def("major_violation_sensor")
+    sensor = defs.resolve_sensor_def("major_violation_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.minimum_interval_seconds <= 30
 
 
 def test_daily_schedule_requests_yesterday_and_monthly_the_previous_month(sqlite_url):
     d = defs_for(sqlite_url)
-    daily = d.get_schedule_def("daily_complaints_schedule")
-    monthly = d.get_schedule_def("monthly_chain_schedule")
+    daily = d.resolve_schedule_def("daily_complaints_schedule")
+    monthly = d.resolve_schedule_def("monthly_chain_schedule")
     with dg.instance_for_test() as instance:
         tick = dg.build_schedule_context(
             instance=instance, scheduled_execution_time=dt.datetime(2024, 3, 1, 1, 0, tzinfo=_shanghai())
