@@ -2,7 +2,12 @@
 
 This is the pattern of Dagster's own SQL IO managers (delete the slice, insert, inside one connection). A failure
 anywhere rolls the transaction back, so the previous rows stay. On PostgreSQL a transaction-scoped advisory lock
-per (table, partition) serialises two runs of the same partition; SQLite serialises writers itself.
+per table serialises the writers of a table; SQLite serialises writers itself.
+
+The lock is per table, not per partition window: windows of different runs overlap (a daily backfill over a month
+and the daily schedule's one day). With a lock per window, under READ COMMITTED the single-day DELETE does not see
+the range run's uncommitted rows, both insert the same keys and one run fails with a duplicate key (a table without
+a key would keep both). Writes are one DELETE + INSERT, so serialising them per table costs little.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ import sqlalchemy as sa
 INSERT_CHUNK = 5000
 
 
-def _lock(conn: sa.Connection, table: sa.Table, start: dt.date, end: dt.date) -> None:
+def _lock(conn: sa.Connection, table: sa.Table) -> None:
+    """Hold the table's write lock until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
     if conn.dialect.name == "postgresql":
-        key = f"{table.name}:{start.isoformat()}:{end.isoformat()}"
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": table.name})
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping]) -> int:
@@ -55,7 +60,7 @@ def replace_partition(
         if not (start <= value < end):
             raise ValueError(f"{table.name}: row with {column}={value} is outside the partition [{start}, {end})")
     with engine.begin() as conn:
-        _lock(conn, table, start, end)
+        _lock(conn, table)
         conn.execute(table.delete().where(col >= start, col < end))
         return insert_rows(conn, table, rows)
 
@@ -63,7 +68,6 @@ def replace_partition(
 def replace_all(engine: sa.Engine, table: sa.Table, rows: Iterable[Mapping]) -> int:
     """Replace every row of an unpartitioned table, atomically."""
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": table.name})
+        _lock(conn, table)
         conn.execute(table.delete())
         return insert_rows(conn, table, rows)
