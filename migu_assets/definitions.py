@@ -41,4 +41,7 @@ defs = dg.Definitions(
     schedules=build_schedules(daily_job, monthly_job),
     sensors=[build_major_violation_sensor(computed_assets), *status_sensors],
     resources={"warehouse": warehouse_resource(), "policy": policy_resource()},
+    # Steps are SQL-bound and short: one process per run instead of one per step took a sensor-triggered
+    # recomputation from ~49 s to ~3 s (violation → TERMINATED from ~62 s to ~23 s, measured in the live test).
+    executor=dg.in_process_executor,
 )

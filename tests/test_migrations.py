@@ -41,3 +41,12 @@ def test_money_columns_are_exact_decimals(engine):
         big = conn.execute(sa.select(pmb.c.info_fee_revenue)).scalar_one()
     assert big == Decimal("12345678901.23")
     assert total == Decimal("0.30")
+
+
+def test_bare_postgresql_url_uses_the_installed_driver():
+    from migu_assets.warehouse.engine import normalise_url
+
+    assert normalise_url("postgresql://postgres@127.0.0.1:5432/test") == (
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+    )
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"

@@ -9,8 +9,17 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 
+def normalise_url(url: str) -> str:
+    """A bare ``postgresql://`` means psycopg 3 in SQLAlchemy 2.1; the project ships psycopg2."""
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
 @cache
 def engine_for(url: str) -> sa.Engine:
+    url = normalise_url(url)
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
