@@ -29,11 +29,8 @@ def _total(rows, column: str, status: str | None = None) -> str:
 @dg.asset(
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    # credit_grades: the same month's grade (identity mapping). renewal_decisions is read as a table for the
-    # clearing period (第二十四条) but is deliberately not a dep: the decision a month needs was made in an earlier
-    # month (contracts are reviewed the month before they end), so a same-month edge would be the wrong one, and
-    # keeping settlements off the renewal branch keeps the graph free of cycles. Without a decision row the
-    # cooperation counts as ended once the last contract's end date has passed (rules.settlement.cooperation_end).
+    # credit_grades: the same month's grade (identity mapping). Without a renewal decision the cooperation counts
+    # as ended once the last contract's end date has passed (rules.settlement.cooperation_end).
     deps=[
         "settlement_items",
         "payment_holds",
