@@ -102,6 +102,9 @@ def show(value: Any) -> str:
 
 
 def _text(ct: ColumnType, s: str) -> str:
+    nul = s.find("\x00")  # PostgreSQL cannot store a NUL (psycopg2 raises ValueError); SQLite would keep it silently
+    if nul >= 0:
+        raise ValueError(f"text contains a NUL character (0x00) at position {nul + 1}; remove it")
     if ct.max_length is not None and len(s) > ct.max_length:
         raise ValueError(f"text is {len(s)} characters long; at most {ct.max_length} allowed")
     return s
