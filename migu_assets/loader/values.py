@@ -137,7 +137,10 @@ def _timestamp(_: ColumnType, s: str) -> dt.datetime:
     except ValueError:
         raise ValueError(f"{s!r} is not a valid date and time") from None
     if value.tzinfo is not None:
-        value = value.astimezone(SHANGHAI).replace(tzinfo=None)
+        try:
+            value = value.astimezone(SHANGHAI).replace(tzinfo=None)
+        except OverflowError:  # e.g. 9999-12-31T20:00:00Z is in year 10000 in Shanghai
+            raise ValueError(f"{s!r} falls outside the years 1–9999 once converted to Asia/Shanghai time") from None
     return value
 
 
