@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
-from openpyxl.utils.exceptions import InvalidFileException
 
 from migu_assets.loader.errors import LoadError
 
@@ -115,18 +113,24 @@ def _read_csv(path: Path) -> RawTable:
 
 def _read_xlsx(path: Path) -> RawTable:
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise LoadError(f"{path}: not a readable XLSX workbook ({exc})") from None
-    try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # do not trust the stored sheet size
-        lines = [
-            (number, [cell_text(c.value, getattr(c, "number_format", None)) for c in cells])
-            for number, cells in enumerate(sheet.iter_rows(), start=1)
-        ]
-    finally:
-        workbook.close()
+        cells = _xlsx_cells(path)
+    except Exception as exc:  # a damaged workbook: see _xlsx_cells
+        raise LoadError(f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
+    lines = [(number, [cell_text(value, number_format) for value, number_format in row])
+             for number, row in enumerate(cells, start=1)]
     if not lines or not any(v is not None for v in lines[0][1]):
         raise LoadError(f"{path}: the first sheet has no header in row 1")
     return raw_table(lines[0][1], lines[1:])
+
+
+def _xlsx_cells(path: Path) -> list[list[tuple[Any, str | None]]]:
+    """``(value, number format)`` of every cell of the first sheet, row by row. The sheet is read lazily, after the
+    workbook opened, so a damaged file can fail here in any of the ways openpyxl, zipfile, zlib and the XML parser
+    fail (InvalidFileException, BadZipFile, zlib.error, EOFError, NotImplementedError, XML syntax errors, …)."""
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # do not trust the stored sheet size
+        return [[(c.value, getattr(c, "number_format", None)) for c in row] for row in sheet.iter_rows()]
+    finally:
+        workbook.close()
