@@ -696,3 +696,27 @@ def test_existing_keys_are_queried_in_chunks(engine, policy, tmp_path, monkeypat
     rows[8] = {**rows[8], **changed}
     assert_rejected(engine, policy, table, write_csv(tmp_path / "b.csv", rows), 10, next(iter(changed)),
                     "conflicts with the existing row")
+
+
+def test_full_width_digits_are_not_numbers(seeded, tmp_path, policy):
+    """SPEC §1 money columns: only ASCII digits are a number (１２.５ looks like 12.5 but is text)."""
+    from migu_assets.loader import LoadError, load_file
+
+    path = tmp_path / "partner_monthly_business.csv"
+    path.write_text("partner_id,month,info_fee_revenue,migu_purchases,migu_ad_spend\nP1,2024-01-01,１２.５,0,0\n",
+                    encoding="utf-8")
+    with pytest.raises(LoadError) as err:
+        load_file(seeded, "partner_monthly_business", path, policy)
+    assert f"{path}: row 2, column info_fee_revenue:" in str(err.value)
+
+
+def test_a_huge_cell_gives_a_short_message(seeded, tmp_path, policy):
+    from migu_assets.loader import LoadError, load_file
+
+    path = tmp_path / "partner_monthly_business.csv"
+    path.write_text("partner_id,month,info_fee_revenue,migu_purchases,migu_ad_spend\n"
+                    f"P1,2024-01-01,{'x' * 100_000},0,0\n", encoding="utf-8")
+    with pytest.raises(LoadError) as err:
+        load_file(seeded, "partner_monthly_business", path, policy)
+    assert len(str(err.value)) < 1000
+    assert "100000 characters" in str(err.value)

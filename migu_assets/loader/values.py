@@ -30,8 +30,8 @@ INT64 = (-(2**63), 2**63 - 1)
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?")
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_INT = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)  # ASCII: no full-width digits (１２.５)
+_INT = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +83,18 @@ def column_type(column: sa.Column) -> ColumnType:
     raise TypeError(f"the loader has no file type for column {column.table.name}.{column.name} ({t!r})")
 
 
+SHOW_MAX = 80
+
+
 def show(value: Any) -> str:
-    """A value as an operator reads it in a message."""
+    """A value as an operator reads it in a message (long text cut to ``SHOW_MAX`` characters)."""
+    raw = value.raw if isinstance(value, Invalid) else value
+    if isinstance(raw, str) and len(raw) > SHOW_MAX:
+        return f"{raw[:SHOW_MAX]!r}…({len(raw)} characters)"
+    return _show(value)
+
+
+def _show(value: Any) -> str:
     if value is None:
         return "empty"
     if isinstance(value, Invalid):
@@ -116,41 +126,41 @@ def _bool(_: ColumnType, s: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"{s!r} is not a boolean (use true/false, 1/0, yes/no or 是/否)")
+    raise ValueError(f"{show(s)} is not a boolean (use true/false, 1/0, yes/no or 是/否)")
 
 
 def _date(_: ColumnType, s: str) -> dt.date:
     if not _DATE.fullmatch(s):
-        raise ValueError(f"{s!r} is not an ISO date YYYY-MM-DD")
+        raise ValueError(f"{show(s)} is not an ISO date YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(s)
     except ValueError:
-        raise ValueError(f"{s!r} is not a calendar date") from None
+        raise ValueError(f"{show(s)} is not a calendar date") from None
 
 
 def _timestamp(_: ColumnType, s: str) -> dt.datetime:
     """ISO 8601; with an offset → converted to Asia/Shanghai; without → already Asia/Shanghai local. Stored naive."""
     if not _TIMESTAMP.fullmatch(s):
-        raise ValueError(f"{s!r} is not an ISO 8601 timestamp (YYYY-MM-DDTHH:MM[:SS][+08:00|Z])")
+        raise ValueError(f"{show(s)} is not an ISO 8601 timestamp (YYYY-MM-DDTHH:MM[:SS][+08:00|Z])")
     try:
         value = dt.datetime.fromisoformat(s[:-1] + "Z" if s.endswith("z") else s)  # RFC 3339 allows a small z
     except ValueError:
-        raise ValueError(f"{s!r} is not a valid date and time") from None
+        raise ValueError(f"{show(s)} is not a valid date and time") from None
     if value.tzinfo is not None:
         try:
             value = value.astimezone(SHANGHAI).replace(tzinfo=None)
         except OverflowError:  # e.g. 9999-12-31T20:00:00Z is in year 10000 in Shanghai
-            raise ValueError(f"{s!r} falls outside the years 1–9999 once converted to Asia/Shanghai time") from None
+            raise ValueError(f"{show(s)} falls outside the years 1–9999 once converted to Asia/Shanghai time") from None
     return value
 
 
 def _decimal(ct: ColumnType, s: str) -> Decimal:
     if not _DECIMAL.fullmatch(s):
-        raise ValueError(f"{s!r} is not a plain decimal number (digits and one '.', no thousands separators)")
+        raise ValueError(f"{show(s)} is not a plain decimal number (digits and one '.', no thousands separators)")
     try:
         value = Decimal(s)
     except InvalidOperation:  # pragma: no cover - the pattern already excludes it
-        raise ValueError(f"{s!r} is not a decimal number") from None
+        raise ValueError(f"{show(s)} is not a decimal number") from None
     assert ct.precision is not None and ct.scale is not None
     if abs(value) >= Decimal(10) ** (ct.precision - ct.scale):
         raise ValueError(f"{s} is too large (at most {ct.precision - ct.scale} digits before the decimal point)")
@@ -161,7 +171,7 @@ def _decimal(ct: ColumnType, s: str) -> Decimal:
 
 def _int(ct: ColumnType, s: str) -> int:
     if not _INT.fullmatch(s):
-        raise ValueError(f"{s!r} is not a whole number")
+        raise ValueError(f"{show(s)} is not a whole number")
     value = int(s)
     low, high = ct.int_range or INT64
     if not low <= value <= high:
