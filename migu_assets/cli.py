@@ -65,7 +65,9 @@ def load(
     _require_schema(engine)
     typer.echo(f"loading {file} into {table} …")
     try:
-        result = load_file(engine, table, file, load_policy_book().latest)
+        result = load_file(
+            engine, table, file, load_policy_book().latest, progress=lambda line: typer.echo(f"  {line}")
+        )
     except LoadError as exc:
         typer.secho(f"rejected: {len(exc.messages)} problem(s); nothing was written", fg="red", err=True)
         for message in exc.messages:

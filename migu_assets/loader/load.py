@@ -10,7 +10,7 @@ conversion) counts as unchanged; one whose key holds different values is a confl
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,24 @@ from migu_assets.loader.values import ROW, converter, show
 from migu_assets.policy import Policy
 from migu_assets.warehouse.writer import insert_rows
 
+Progress = Callable[[str], None]
 
-def load_file(engine: sa.Engine, table: str, path: Path | str, policy: Policy) -> LoadResult:
-    """Load a ``.csv`` (UTF-8, BOM allowed) or ``.xlsx`` (first sheet) file into ``table``."""
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def load_file(engine: sa.Engine, table: str, path: Path | str, policy: Policy,
+              progress: Progress | None = None) -> LoadResult:
+    """Load a ``.csv`` (UTF-8, BOM allowed) or ``.xlsx`` (first sheet) file into ``table``.
+
+    ``progress`` receives one line per step (read, contract checked, warehouse checked, written).
+    """
     contract = contract_for(table)
     path = Path(path)
     raw = read_file(path)
-    return _load(engine, contract, raw, policy, source=str(path), header_row=1)
+    (progress or _quiet)(f"read {len(raw.rows)} rows from {path.name}")
+    return _load(engine, contract, raw, policy, source=str(path), header_row=1, progress=progress or _quiet)
 
 
 def load_frame(engine: sa.Engine, table: str, df: pd.DataFrame, policy: Policy, source: str = "frame",
@@ -120,9 +131,10 @@ def _messages(contract: TableContract, frame: pd.DataFrame, findings: list[Findi
 
 
 def _load(engine: sa.Engine, contract: TableContract, raw: RawTable, policy: Policy, *, source: str,
-          header_row: int) -> LoadResult:
+          header_row: int, progress: Progress = _quiet) -> LoadResult:
     frame = _typed_frame(contract, raw, _columns(contract, raw, source, header_row))
     findings = validate(contract, frame, policy)
+    progress(f"checked the data contract: {len({f.position for f in findings})} rows with problems")
     try:
         with engine.begin() as conn:
             _lock(conn, contract.name)
@@ -133,6 +145,8 @@ def _load(engine: sa.Engine, contract: TableContract, raw: RawTable, policy: Pol
             records = frame.drop(columns=[ROW]).to_dict("records")
             new, unchanged, conflicts = _existing(conn, contract, records, clean)
             findings += conflicts
+            progress(f"checked against the warehouse: {len(new)} new, {unchanged} already present, "
+                     f"{len({f.position for f in findings})} rows with problems")
             if findings:
                 raise LoadError(_messages(contract, frame, findings, source))
             inserted = insert_rows(conn, contract.table, (records[p] for p in new))
