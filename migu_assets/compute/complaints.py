@@ -38,9 +38,13 @@ def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.
         .order_by(day, tickets.c.partner_id)
     )
     rows = []
+    rules_by_month: dict[dt.date, object] = {}
     for pid, d, n in conn.execute(q):
         d = _as_date(d)
-        rules = book.for_month(d).complaints
+        month = d.replace(day=1)
+        if month not in rules_by_month:  # one policy lookup per month, not per row
+            rules_by_month[month] = book.for_month(month).complaints
+        rules = rules_by_month[month]
         rows.append({"partner_id": pid, "day": d, "complaints": int(n), "notifications": notifications_for(n, rules)})
     return rows
 
