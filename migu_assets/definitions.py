@@ -34,14 +34,24 @@ def policy_resource() -> PolicyResource:
     return PolicyResource()
 
 
-defs = dg.Definitions(
-    assets=[*source_tables, *computed_assets],
-    asset_checks=asset_checks,
-    jobs=[daily_job, monthly_job, *status_jobs],
-    schedules=build_schedules(daily_job, monthly_job),
-    sensors=[build_major_violation_sensor(computed_assets), *status_sensors],
-    resources={"warehouse": warehouse_resource(), "policy": policy_resource()},
-    # Steps are SQL-bound and short: one process per run instead of one per step took a sensor-triggered
-    # recomputation from ~49 s to ~3 s (violation → TERMINATED from ~62 s to ~23 s, measured in the live test).
-    executor=dg.in_process_executor,
-)
+def default_resources() -> dict:
+    """Resources for the environment as it is now (read when called, not when this module was imported)."""
+    return {"warehouse": warehouse_resource(), "policy": policy_resource()}
+
+
+def build_definitions(resources: dict | None = None) -> dg.Definitions:
+    """The code location, with ``resources`` (default: from the environment at call time)."""
+    return dg.Definitions(
+        assets=[*source_tables, *computed_assets],
+        asset_checks=asset_checks,
+        jobs=[daily_job, monthly_job, *status_jobs],
+        schedules=build_schedules(daily_job, monthly_job),
+        sensors=[build_major_violation_sensor(computed_assets), *status_sensors],
+        resources=resources or default_resources(),
+        # Steps are SQL-bound and short: one process per run instead of one per step took a sensor-triggered
+        # recomputation from ~49 s to ~3 s (violation → TERMINATED from ~62 s to ~23 s, measured in the live test).
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -79,9 +79,9 @@ def run_months(
 ) -> list[StepReport]:
     """Materialise the daily counts for every day of the months, then the monthly chain, in one run each."""
     if defs is None:
-        from migu_assets.definitions import defs as default_defs
+        from migu_assets.definitions import build_definitions
 
-        defs = default_defs
+        defs = build_definitions()  # resources from the environment now (MIGU_WAREHOUSE_URL / MIGU_HOME)
     if instance is None:
         ensure_dagster_home()
         instance = dg.DagsterInstance.get()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from migu_assets.definitions import defs
+from migu_assets.definitions import build_definitions
 from migu_assets.resources import PolicyResource, WarehouseResource
 
 
@@ -19,14 +19,7 @@ _DEFS: dict[str, dg.Definitions] = {}
 def defs_for(db_url: str) -> dg.Definitions:
     """The project's definitions with the warehouse pointed at ``db_url`` (so asset selections work too)."""
     if db_url not in _DEFS:
-        _DEFS[db_url] = dg.Definitions(
-            assets=defs.assets,
-            asset_checks=defs.asset_checks,
-            jobs=defs.jobs,
-            schedules=defs.schedules,
-            sensors=defs.sensors,
-            resources=resources_for(db_url),
-        )
+        _DEFS[db_url] = build_definitions(resources_for(db_url))
     return _DEFS[db_url]
 
 
