@@ -56,10 +56,48 @@ def complaints_on(pid: str, day: dt.date, n: int, hour: int = 10) -> list[dict]:
     return [ticket(pid, dt.datetime.combine(day, dt.time(hour, i % 60))) for i in range(n)]
 
 
+def credit_story(engine: sa.Engine) -> None:
+    """The hand-computed credit story shared by the credit, report and explain tests (partners not included).
+
+    P1: 10, 10, 15 uninformed complaints on Jan 10, Feb 5, Mar 5 2024 → 2, 2, 3 notifications → monthly 450, 450,
+    275. P2: cmcc declaration reviewed 2024-03-20 (counts from March). Feb results issued Apr 1 (due Apr 9), Mar
+    results issued Apr 8 — within Feb's 5 working days.
+    """
+    d = dt.date
+    insert(
+        engine,
+        schema.complaint_tickets,
+        complaints_on("P1", d(2024, 1, 10), 10)
+        + complaints_on("P1", d(2024, 2, 5), 10)
+        + complaints_on("P1", d(2024, 3, 5), 15),
+    )
+    insert(
+        engine,
+        schema.importance_declarations,
+        [
+            {
+                "declaration_id": "D1",
+                "partner_id": "P2",
+                "item": "cmcc_strategic_agreement",
+                "authorized_by_parent": None,
+                "submitted_on": d(2024, 2, 20),
+                "review_status": "approved",
+                "reviewed_on": d(2024, 3, 20),
+                "minutes_ref": "创新拓展中心会议纪要〔2024〕3号",
+            }
+        ],
+    )
+    insert(
+        engine,
+        schema.credit_issue_dates,
+        [{"month": d(2024, 2, 1), "issued_on": d(2024, 4, 1)}, {"month": d(2024, 3, 1), "issued_on": d(2024, 4, 8)}],
+    )
+
+
 def table_rows(engine: sa.Engine, table: sa.Table, order_by: list[str] | None = None) -> list[dict]:
     cols = order_by or [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.select(table).order_by(*[table.c[c] for c in cols])).mappings()]
 
 
-__all__ = ["insert", "partner", "ticket", "complaints_on", "table_rows", "schema"]
+__all__ = ["insert", "partner", "ticket", "complaints_on", "credit_story", "table_rows", "schema"]

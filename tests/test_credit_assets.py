@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from dagster_helpers import materialize_range
-from factories import complaints_on, insert, partner, table_rows
+from factories import credit_story, insert, partner, table_rows
 
 from migu_assets.warehouse import schema
 
@@ -23,29 +23,7 @@ OUTPUTS = [
 def scenario(engine):
     """P1: 2, 2, 3 notifications Jan–Mar, violation 2024-04-10. P2: starts Feb, cmcc declaration reviewed Mar 20."""
     insert(engine, schema.partners, [partner("P1"), partner("P2", start=D(2024, 2, 1))])
-    insert(
-        engine,
-        schema.complaint_tickets,
-        complaints_on("P1", D(2024, 1, 10), 10)
-        + complaints_on("P1", D(2024, 2, 5), 10)
-        + complaints_on("P1", D(2024, 3, 5), 15),
-    )
-    insert(
-        engine,
-        schema.importance_declarations,
-        [
-            {
-                "declaration_id": "D1",
-                "partner_id": "P2",
-                "item": "cmcc_strategic_agreement",
-                "authorized_by_parent": None,
-                "submitted_on": D(2024, 2, 20),
-                "review_status": "approved",
-                "reviewed_on": D(2024, 3, 20),
-                "minutes_ref": "创新拓展中心会议纪要〔2024〕3号",
-            }
-        ],
-    )
+    credit_story(engine)
     insert(
         engine,
         schema.major_violations,
@@ -60,12 +38,6 @@ def scenario(engine):
                 "bad_credit_list": False,
             }
         ],
-    )
-    # Feb results issued late (Apr 1, due Apr 9); Mar results issued Apr 8 — within Feb's 5 working days.
-    insert(
-        engine,
-        schema.credit_issue_dates,
-        [{"month": D(2024, 2, 1), "issued_on": D(2024, 4, 1)}, {"month": D(2024, 3, 1), "issued_on": D(2024, 4, 8)}],
     )
 
 

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from dagster_helpers import materialize_range
-from factories import complaints_on, insert, partner
+from factories import complaints_on, credit_story, insert, partner
 from typer.testing import CliRunner
 
 from migu_assets.cli import app
@@ -52,35 +52,8 @@ def scenario(engine) -> None:
             partner("P4", name=AT),
         ],
     )
-    insert(
-        engine,
-        schema.complaint_tickets,
-        complaints_on("P1", D(2024, 1, 10), 10)
-        + complaints_on("P1", D(2024, 2, 5), 10)
-        + complaints_on("P1", D(2024, 3, 5), 15)
-        + complaints_on("P3", D(2024, 3, 12), 25),
-    )
-    insert(
-        engine,
-        schema.importance_declarations,
-        [
-            {
-                "declaration_id": "D1",
-                "partner_id": "P2",
-                "item": "cmcc_strategic_agreement",
-                "authorized_by_parent": None,
-                "submitted_on": D(2024, 2, 20),
-                "review_status": "approved",
-                "reviewed_on": D(2024, 3, 20),
-                "minutes_ref": "创新拓展中心会议纪要〔2024〕3号",
-            }
-        ],
-    )
-    insert(
-        engine,
-        schema.credit_issue_dates,
-        [{"month": D(2024, 2, 1), "issued_on": D(2024, 4, 1)}, {"month": MARCH, "issued_on": D(2024, 4, 8)}],
-    )
+    credit_story(engine)  # P1 and P2 as in tests/test_credit_assets.py
+    insert(engine, schema.complaint_tickets, complaints_on("P3", D(2024, 3, 12), 25))
     insert(
         engine,
         schema.control_events,
