@@ -6,26 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_report import run_chain, scenario
+from test_report import built  # noqa: F401 — the module-scoped computed warehouse
 from typer.testing import CliRunner
 
 from migu_assets.cli import app
-from migu_assets.warehouse import migrate
-from migu_assets.warehouse.engine import engine_for
 
 
 @pytest.fixture(scope="module")
-def warehouse_url(tmp_path_factory):
-    root = tmp_path_factory.mktemp("explain")
-    url = f"sqlite:///{root / 'warehouse.db'}"
-    engine = engine_for(url)
-    migrate.upgrade(engine)
-    scenario(engine)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MIGU_HOME", str(root / "home"))
-        run_chain(url)
-    yield url
-    engine.dispose()
+def warehouse_url(built):  # noqa: F811 — pytest injects the imported fixture
+    """The report tests' scenario, computed once for this module too."""
+    return built["url"]
 
 
 def explain(url: str, *args: str):
