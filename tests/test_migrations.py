@@ -50,3 +50,26 @@ def test_bare_postgresql_url_uses_the_installed_driver():
         "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
     )
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_upgrade_from_the_first_revision_keeps_rows_and_adds_the_covering_index(engine):
+    import datetime as dt
+
+    from alembic import command
+
+    from migu_assets.warehouse.schema import complaint_tickets
+
+    cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    with engine.begin() as conn:
+        conn.execute(complaint_tickets.insert(), [{
+            "ticket_id": "T1", "partner_id": "P1", "business_id": None, "province": None, "category": "other",
+            "created_at": dt.datetime(2024, 1, 1, 9), "due_at": dt.datetime(2024, 1, 3, 9), "handled_at": None}])
+    assert migrate.current_revision(engine) == "0001"
+    migrate.upgrade(engine)
+    indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("complaint_tickets")}
+    assert "ix_complaint_tickets_due_handled" in indexes and "ix_complaint_tickets_due" not in indexes
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(complaint_tickets)).scalar_one() == 1
