@@ -1,9 +1,13 @@
 """Jobs and schedules (SPEC §9).
 
 A job cannot span daily and monthly partitions, so there are two: ``daily_job`` (yesterday's complaint counts,
-01:00 Asia/Shanghai) and ``monthly_job`` (the previous month's whole monthly chain, 03:00 on the 1st — after the
-daily run has counted the month's last day). Both use single-run backfills, so a range costs one run per job.
+01:00 Asia/Shanghai) and ``monthly_job`` (the previous month's whole monthly chain). The monthly schedule ticks
+hourly from 03:00 on the 1st and requests the month only once the daily count of its last day is materialised
+(run key per month, so it runs once); until then each tick says what it waits for. Both jobs use single-run
+backfills, so a range costs one run per job.
 """
+
+import datetime as dt
 
 import dagster as dg
 
@@ -40,11 +44,29 @@ def build_schedules(daily_job, monthly_job) -> list[dg.ScheduleDefinition]:
             minute_of_hour=0,
             default_status=dg.DefaultScheduleStatus.RUNNING,
         ),
-        dg.build_schedule_from_partitioned_job(
-            monthly_job,
-            name="monthly_chain_schedule",
-            hour_of_day=3,
-            minute_of_hour=0,
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-        ),
+        _monthly_after_last_day(monthly_job),
     ]
+
+
+DAILY_COUNTS = dg.AssetKey("daily_complaint_counts")
+
+
+def _monthly_after_last_day(monthly_job) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="monthly_chain_schedule",
+        job=monthly_job,
+        cron_schedule="0 3-23 1 * *",
+        execution_timezone=monthly_partitions.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="上月链路：月初（03:00起每小时）在上月最后一天的投诉统计完成后计算。",
+    )
+    def monthly_chain_schedule(context: dg.ScheduleEvaluationContext):
+        this_month = context.scheduled_execution_time.date().replace(day=1)
+        last_day = this_month - dt.timedelta(days=1)
+        month_key = last_day.replace(day=1).isoformat()
+        counted = context.instance.get_materialized_partitions(DAILY_COUNTS)
+        if last_day.isoformat() not in counted:
+            return dg.SkipReason(f"waiting for daily_complaint_counts {last_day} before computing {month_key[:7]}")
+        return dg.RunRequest(run_key=f"monthly_chain:{month_key}", partition_key=month_key)
+
+    return monthly_chain_schedule

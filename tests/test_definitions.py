@@ -46,7 +46,7 @@ def test_jobs_and_schedules():
     assert defs.resolve_job_def("monthly_job").partitions_def.cron_schedule == "0 0 1 * *"
     schedules = {s.name: s for s in defs.schedules}
     assert schedules["daily_complaints_schedule"].cron_schedule == "0 1 * * *"
-    assert schedules["monthly_chain_schedule"].cron_schedule == "0 3 1 * *"
+    assert schedules["monthly_chain_schedule"].cron_schedule == "0 3-23 1 * *"
     assert {s.execution_timezone for s in schedules.values()} == {"Asia/Shanghai"}
 
 

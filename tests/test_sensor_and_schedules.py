@@ -92,7 +92,7 @@ def test_sensor_is_running_by_default_and_polls_often():
     assert sensor.minimum_interval_seconds <= 30
 
 
-def test_daily_schedule_requests_yesterday_and_monthly_the_previous_month(sqlite_url):
+def test_daily_schedule_requests_yesterday_and_monthly_waits_for_the_last_day(sqlite_url):
     d = defs_for(sqlite_url)
     daily = d.resolve_schedule_def("daily_complaints_schedule")
     monthly = d.resolve_schedule_def("monthly_chain_schedule")
@@ -103,10 +103,18 @@ def test_daily_schedule_requests_yesterday_and_monthly_the_previous_month(sqlite
         req = daily.evaluate_tick(tick).run_requests
         assert [r.partition_key for r in req] == ["2024-02-29"]  # yesterday, leap day
         tick = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2024, 3, 1, 3, 0, tzinfo=_shanghai())
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2024, 3, 1, 3, 0, tzinfo=_shanghai()),
+            repository_def=d.get_repository_def(),
+        )
+        waiting = monthly.evaluate_tick(tick)
+        assert waiting.run_requests == []  # Feb 29 not counted yet: the month waits for its last day
+        assert "2024-02-29" in waiting.skip_message
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="daily_complaint_counts", partition="2024-02-29")
         )
         req = monthly.evaluate_tick(tick).run_requests
-        assert [r.partition_key for r in req] == ["2024-02-01"]  # the month that just ended
+        assert [(r.partition_key, r.run_key) for r in req] == [("2024-02-01", "monthly_chain:2024-02-01")]
 
 
 def _shanghai():
