@@ -200,7 +200,7 @@ def _grade(conn: sa.Connection, pid: str, month: dt.date) -> Section:
         sec.add(f"评级结果于{grade['issued_on']}下发，A/B级无需处理", "第十四条")
     else:
         sec.add(
-            f"评级结果于{grade['issued_on']}下发，须在5个工作日内、{grade['due_on']}前按评级处理",
+            f"评级结果于{grade['issued_on']}下发，须在5个工作日内（最迟{grade['due_on']}，含当日）按评级处理",
             "第十四条",
         )
     if grade["supersedes_month"]:
@@ -275,7 +275,7 @@ def _renewal(conn: sa.Connection, pid: str, month: dt.date) -> Section:
         conn, sa.select(r).where(r.c.partner_id == pid, r.c.month == month).order_by(r.c.contract_id, r.c.decision)
     )
     for row in rows:
-        ban = f"，{row['reentry_banned_until']}前不得重新开展本类合作" if row["reentry_banned_until"] else ""
+        ban = f"，{row['reentry_banned_until']}（含当日）前不得重新开展本类合作" if row["reentry_banned_until"] else ""
         late = "，退出申请未按期提前提出" if row["late_notice"] else ""
         decision = L.named(L.DECISION_NAMES, row["decision"])
         text = f"合同{row['contract_id']}（{row['end_date']}到期）：{decision}{ban}{late}"

@@ -53,7 +53,7 @@ def test_d_grade_partner_is_explained_clause_by_clause(warehouse_url):
     assert "2024-03月275.00分×0.5000 + 2024-02月450.00分×0.3000 + 2024-01月450.00分×0.2000" in out  # weights used
     assert "信用积分362.50分（计入3个月的月度得分）" in out
     assert "300≤得分<450" in out and "评级D" in out  # grade band
-    assert "2024-04-08下发" in out and "2024-04-15前" in out  # issue and due date
+    assert "2024-04-08下发" in out and "最迟2024-04-15" in out  # issue and due date (inclusive)
     assert "取代2024年02月" in out  # supersession (第十四条)
     assert "子渠道S1 暂停推广" in out  # control actions
     assert "结算状态：正常结算，应付7807.41元" in out

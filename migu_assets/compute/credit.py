@@ -197,7 +197,7 @@ def credit_grade_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> li
             text += f"：{measures}" if measures else "，无处罚措施"
         text += f"；结果于{issued_on}下发"
         if g.grade in credit_rules.ACTION_GRADES:
-            text += f"，须于5个工作日内（{due_on}前，第十四条）按评级处理"
+            text += f"，须于5个工作日内（最迟{due_on}，含当日，第十四条）按评级处理"
         if sup:
             text += f"；{prev_month:%Y年%m月}的{prev_grade}级结果尚未到期（{prev_due}），以最新收到的级别为准"
         rows.append(

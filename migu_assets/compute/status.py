@@ -178,7 +178,7 @@ def status_reason(row: Mapping, decision: Mapping | None, settlement_month: dt.d
             f"合同{decision['contract_id']}（{as_date(decision['end_date'])}到期）续约评估：{name}（{decision['clause']}）"
         )
     if row["reentry_banned_until"] is not None:
-        parts.append(f"{row['reentry_banned_until']}前不得重新开展本类型合作")
+        parts.append(f"{row['reentry_banned_until']}（含当日）前不得重新开展本类型合作")
     return "；".join(parts) + "。"
 
 
