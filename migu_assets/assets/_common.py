@@ -116,3 +116,9 @@ def write_months(context: dg.AssetExecutionContext, warehouse, policy, table: sa
         context.log.info(f"{table.name} {month:%Y-%m}: {per_month[month]} rows")
         all_rows.extend(rows)
     return all_rows, per_month
+
+
+def count_rows(warehouse, query: sa.Select) -> int:
+    """The single count an asset check's SQL returns (``SELECT count(*) … WHERE <broken invariant>``)."""
+    with warehouse.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())

@@ -10,6 +10,7 @@ from migu_assets.assets._common import (
     CREDIT,
     OWNERS,
     VIOLATION_SENSITIVE,
+    count_rows,
     materialization_metadata,
     window_dates,
     write_months,
@@ -122,10 +123,6 @@ def health_scores(
     )
 
 
-def _violations(conn: sa.Connection, query: sa.Select) -> int:
-    return int(conn.execute(query).scalar_one())
-
-
 @dg.asset_check(
     asset=warning_tiers, description="Each tier row's notifications reach the tier and periods are ordered."
 )
@@ -133,18 +130,17 @@ def warning_tiers_consistent(warehouse: WarehouseResource, policy: PolicyResourc
     t = schema.warning_tiers
     mins = {tier.tier: tier.min_notifications for tier in policy.book().latest.warning_tiers}
     bad_tier = sa.or_(*[sa.and_(t.c.tier == k, t.c.monthly_notifications < v) for k, v in mins.items()])
-    with warehouse.engine.connect() as conn:
-        n_bad = _violations(
-            conn,
-            sa.select(sa.func.count()).where(
-                sa.or_(
-                    bad_tier,
-                    t.c.promotion_suspended_until < t.c.promotion_suspended_from,
-                    t.c.code_suspended_until < t.c.code_suspended_from,
-                    t.c.trigger_date < t.c.month,
-                )
-            ),
-        )
+    n_bad = count_rows(
+        warehouse,
+        sa.select(sa.func.count()).where(
+            sa.or_(
+                bad_tier,
+                t.c.promotion_suspended_until < t.c.promotion_suspended_from,
+                t.c.code_suspended_until < t.c.code_suspended_from,
+                t.c.trigger_date < t.c.month,
+            )
+        ),
+    )
     return dg.AssetCheckResult(passed=n_bad == 0, metadata={"inconsistent_rows": n_bad})
 
 
@@ -152,7 +148,9 @@ def warning_tiers_consistent(warehouse: WarehouseResource, policy: PolicyResourc
 def health_scores_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     h = schema.health_scores
     with warehouse.engine.connect() as conn:
-        out_of_range = _violations(conn, sa.select(sa.func.count()).where(sa.or_(h.c.health < 0, h.c.health > 100)))
+        out_of_range = int(
+            conn.execute(sa.select(sa.func.count()).where(sa.or_(h.c.health < 0, h.c.health > 100))).scalar_one()
+        )
         missing = {}
         for (month,) in conn.execute(sa.select(h.c.month).distinct()):
             have = set(conn.execute(sa.select(h.c.partner_id).where(h.c.month == month)).scalars())

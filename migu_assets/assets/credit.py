@@ -9,6 +9,7 @@ from migu_assets.assets._common import (
     CREDIT,
     OWNERS,
     VIOLATION_SENSITIVE,
+    count_rows,
     materialization_metadata,
     write_months,
 )
@@ -142,16 +143,11 @@ def credit_grades(
     )
 
 
-def _count(warehouse: WarehouseResource, query) -> int:
-    with warehouse.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
-
-
 @dg.asset_check(asset=monthly_credit_scores, description="Monthly scores lie in 100..1000 (附件5 defaults).")
 def monthly_scores_in_range(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
     m = schema.monthly_credit_scores
     c = policy.book().latest.credit
-    bad = _count(
+    bad = count_rows(
         warehouse, sa.select(sa.func.count()).where(sa.or_(m.c.monthly_score < c.base, m.c.monthly_score > c.max_score))
     )
     return dg.AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
@@ -161,7 +157,9 @@ def monthly_scores_in_range(warehouse: WarehouseResource, policy: PolicyResource
 def credit_scores_in_range(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
     cs = schema.credit_scores
     top = policy.book().latest.credit.max_score
-    bad = _count(warehouse, sa.select(sa.func.count()).where(sa.or_(cs.c.credit_score < 0, cs.c.credit_score > top)))
+    bad = count_rows(
+        warehouse, sa.select(sa.func.count()).where(sa.or_(cs.c.credit_score < 0, cs.c.credit_score > top))
+    )
     return dg.AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
 
 
@@ -188,5 +186,5 @@ def every_scored_partner_graded(warehouse: WarehouseResource) -> dg.AssetCheckRe
         .select_from(cs.outerjoin(g, sa.and_(g.c.partner_id == cs.c.partner_id, g.c.month == cs.c.month)))
         .where(cs.c.month.in_(graded_months), g.c.partner_id.is_(None))
     )
-    n = _count(warehouse, missing)
+    n = count_rows(warehouse, missing)
     return dg.AssetCheckResult(passed=n == 0, metadata={"ungraded_partner_months": n})
