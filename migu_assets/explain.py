@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from migu_assets.report import labels as L
+from migu_assets import vocabulary as L
 from migu_assets.rules.periods import add_months, next_month
 from migu_assets.warehouse import schema as s
 
