@@ -9,7 +9,7 @@ from dataclasses import asdict
 import sqlalchemy as sa
 
 from migu_assets.compute.partners import scored_partner_ids
-from migu_assets.policy import Policy, PolicyBook
+from migu_assets.policy import PolicyBook
 from migu_assets.rules import health as health_rules
 from migu_assets.rules.complaints import notifications_for
 from migu_assets.rules.periods import as_date, next_month
@@ -46,8 +46,9 @@ def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.
     return rows
 
 
-def warning_tier_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def warning_tier_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``warning_tiers`` rows for ``month`` (SPEC §3) from the stored daily counts."""
+    policy = book.for_month(month)
     q = (
         sa.select(daily.c.partner_id, daily.c.day, daily.c.notifications)
         .where(daily.c.day >= month, daily.c.day < next_month(month), daily.c.notifications > 0)
@@ -87,8 +88,9 @@ def timely_counts(conn: sa.Connection, month: dt.date) -> dict[str, tuple[int, i
     return {pid: (int(ok or 0), int(n)) for pid, ok, n in conn.execute(q)}
 
 
-def health_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def health_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``health_scores`` rows (SPEC §4.1) for every partner scored in ``month``."""
+    policy = book.for_month(month)
     notes = monthly_notifications(conn, month)
     timely = timely_counts(conn, month)
     rows = []

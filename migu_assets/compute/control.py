@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import sqlalchemy as sa
 
-from migu_assets.policy import Policy
+from migu_assets.policy import PolicyBook
 from migu_assets.rules.control import ControlEvent, control_actions
 from migu_assets.rules.periods import as_date, next_month
 from migu_assets.warehouse.schema import control_events as events
@@ -32,9 +32,10 @@ def month_events(conn: sa.Connection, month: dt.date) -> list[ControlEvent]:
     return [ControlEvent(**{**row, "event_date": as_date(row["event_date"])}) for row in conn.execute(q).mappings()]
 
 
-def control_action_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def control_action_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``control_actions`` rows for ``month``: every action of the events dated in the month.
 
     Escalation counts are per calendar month, so a month needs only its own events and months are independent.
     """
+    policy = book.for_month(month)
     return [asdict(a) for a in control_actions(month_events(conn, month), policy.control)]

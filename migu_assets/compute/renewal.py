@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from migu_assets.policy import Policy
+from migu_assets.policy import Policy, PolicyBook
 from migu_assets.rules import renewal as rules
 from migu_assets.rules.numbers import to_decimal
 from migu_assets.rules.periods import add_months, as_date, next_month
@@ -88,8 +88,9 @@ def partner_records(
     }
 
 
-def renewal_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def renewal_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``renewal_decisions`` rows of ``month``: one per contract under review, plus 第二十五条 abandonments."""
+    policy = book.for_month(month)
     r = policy.renewal
     first_end = add_months(month, r.lead_months)
     reviewed = _contracts_where(conn, contracts.c.end_date >= first_end, contracts.c.end_date < next_month(first_end))

@@ -167,6 +167,11 @@ def settlement_rows(conn: sa.Connection, book: PolicyBook, months: Sequence[dt.d
     return out
 
 
+def settlement_month_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
+    """``settlements`` rows of one month (the compute signature of every monthly table), from source items."""
+    return settlement_rows(conn, book, [month])[month_start(month)]
+
+
 # ---------------------------------------------------------------- checks
 def reconciliation(conn: sa.Connection) -> list[dict]:
     """Per month that has settlement rows: Σ gross / Σ deductions of the settlements against Σ info_fee /
