@@ -13,3 +13,7 @@ START = partitions_start()
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=START.isoformat(), timezone=TIMEZONE)
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=START.isoformat(), timezone=TIMEZONE)
+
+# Dagster's run tags for a single run over a range of partitions (public tag names, see BackfillPolicy.single_run).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"

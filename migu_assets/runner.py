@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from migu_assets.rules.periods import month_end, month_start
 from migu_assets.settings import migu_home
 
@@ -44,7 +44,7 @@ class StepReport:
 
 
 def _range_tags(first: str, last: str) -> dict[str, str]:
-    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
 def _execute(job: dg.JobDefinition, instance, first: str, last: str, asset_selection=None) -> StepReport:

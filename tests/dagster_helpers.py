@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from migu_assets.definitions import build_definitions
+from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from migu_assets.resources import PolicyResource, WarehouseResource
 
 
@@ -33,7 +33,7 @@ def materialize_range(
 ) -> dg.ExecuteInProcessResult:
     """Execute ``daily_job`` or ``monthly_job`` over the partition keys ``first..last`` in one run."""
     job = defs_for(db_url).resolve_job_def(job_name)
-    tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last or first}
+    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last or first}
     with _nullcontext(instance or _ephemeral()) as inst:
         return job.execute_in_process(
             instance=inst,

@@ -4,13 +4,13 @@ events only, escalation counted within the month, an issuer override, the asset 
 import datetime as dt
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_helpers import resources_for
 from factories import insert, partner, table_rows
 
 from migu_assets.assets._common import CONTROL, VIOLATION_SENSITIVE
 from migu_assets.assets.control import control_actions_valid
 from migu_assets.definitions import defs
+from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.warehouse import schema
 from migu_assets.warehouse.engine import engine_for
@@ -35,7 +35,7 @@ def materialize_selected(db_url: str, job_name: str, month: str, asset_selection
     with dg.instance_for_test() as instance:
         return job.execute_in_process(
             instance=instance,
-            tags={ASSET_PARTITION_RANGE_START_TAG: month, ASSET_PARTITION_RANGE_END_TAG: month},
+            tags={RANGE_START_TAG: month, RANGE_END_TAG: month},
             asset_selection=asset_selection,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )

@@ -20,11 +20,11 @@ import time
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_helpers import defs_for, materialize_range
 from factories import insert, table_rows
 
 from migu_assets.demo import generate_demo
+from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from migu_assets.warehouse import schema, writer
 from migu_assets.warehouse.engine import engine_for
 
@@ -137,7 +137,7 @@ def _execute(db_url: str, month: str) -> dg.ExecuteInProcessResult:
     with dg.DagsterInstance.ephemeral() as instance:
         return job.execute_in_process(
             instance=instance,
-            tags={ASSET_PARTITION_RANGE_START_TAG: month, ASSET_PARTITION_RANGE_END_TAG: month},
+            tags={RANGE_START_TAG: month, RANGE_END_TAG: month},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )

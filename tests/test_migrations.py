@@ -73,3 +73,34 @@ def test_upgrade_from_the_first_revision_keeps_rows_and_adds_the_covering_index(
     assert "ix_complaint_tickets_due_handled" in indexes and "ix_complaint_tickets_due" not in indexes
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(complaint_tickets)).scalar_one() == 1
+
+
+def test_upgrade_from_0002_adds_provenance_and_keeps_output_rows(engine):
+    """Migration 0102 (issue 11): an existing warehouse gains policy_version / run_id on every output table in
+    place; rows computed before keep their values and show NULL provenance until recomputed."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from alembic import command
+
+    cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+    assert "run_id" not in {c["name"] for c in sa.inspect(engine).get_columns("credit_scores")}
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO credit_scores (partner_id, month, credit_score, months_used, violation_id, clause, reason) "
+            "VALUES ('P1', '2024-01-01', 71250, 1, NULL, '第十一条', '旧行')" if engine.dialect.name == "sqlite" else
+            "INSERT INTO credit_scores (partner_id, month, credit_score, months_used, violation_id, clause, reason) "
+            "VALUES ('P1', '2024-01-01', 712.50, 1, NULL, '第十一条', '旧行')"))
+    migrate.upgrade(engine)
+    for name in OUTPUT_TABLES:
+        columns = {c["name"] for c in sa.inspect(engine).get_columns(name)}
+        assert {"policy_version", "run_id"} <= columns, name
+    from migu_assets.warehouse.schema import credit_scores
+
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(credit_scores)).mappings().one()
+    assert (row["month"], row["credit_score"], row["reason"]) == (dt.date(2024, 1, 1), Decimal("712.50"), "旧行")
+    assert row["policy_version"] is None and row["run_id"] is None

@@ -8,11 +8,11 @@ import datetime as dt
 from decimal import Decimal
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_helpers import resources_for
 from factories import insert, partner, table_rows
 
 from migu_assets.definitions import defs
+from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from migu_assets.rules.periods import add_months
 from migu_assets.warehouse import schema
 
@@ -32,7 +32,7 @@ def run_renewal(db_url: str, first: str, last: str | None = None, instance=None)
         jobs=list(defs.jobs),
         resources=resources_for(db_url),
     )
-    tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last or first}
+    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last or first}
     config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     job = bound.resolve_job_def("monthly_job")
     if instance is not None:

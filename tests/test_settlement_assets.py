@@ -13,13 +13,13 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_helpers import resources_for
 from factories import insert, table_rows
 
 from migu_assets import definitions
 from migu_assets.assets.settlement import settlements_net_identity, settlements_reconcile_with_items
 from migu_assets.compute import settlement as compute
+from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from migu_assets.resources import WarehouseResource
 from migu_assets.rules.settlement import item_share
 from migu_assets.warehouse import schema
@@ -186,7 +186,7 @@ def _materialize(db_url, first="2024-01-01", last="2024-12-01"):
         jobs=[definitions.monthly_job],
         resources=resources_for(db_url),
     )
-    tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
     # An in-memory instance (a SQLite one per run costs seconds), entered so that resolving the definitions sees
     # this live instance's state storage rather than one left behind by another test in the same process.
     with dg.DagsterInstance.ephemeral() as instance:

@@ -8,7 +8,7 @@ from pydantic import Field
 from migu_assets import report as xlsx_report
 from migu_assets.assets._common import OWNERS, REPORTING, VIOLATION_SENSITIVE, window_months
 from migu_assets.partitions import monthly_partitions
-from migu_assets.resources import WarehouseResource
+from migu_assets.resources import PolicyResource, WarehouseResource
 
 
 class MonthlyReportConfig(dg.Config):
@@ -33,7 +33,10 @@ class MonthlyReportConfig(dg.Config):
     metadata={"policy_article": "第八条、第十条、第十四条、第十五条、第十六至二十五条"},
 )
 def monthly_report(
-    context: dg.AssetExecutionContext, config: MonthlyReportConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: MonthlyReportConfig,
+    warehouse: WarehouseResource,
+    policy: PolicyResource,
 ) -> dg.MaterializeResult:
     """月度运营报表（Excel）。
 
@@ -45,7 +48,7 @@ def monthly_report(
     results = []
     for month in window_months(context):
         path = Path(config.out_dir) / xlsx_report.report_filename(month) if config.out_dir else None
-        result = xlsx_report.build_report(warehouse.engine, month, path)
+        result = xlsx_report.build_report(warehouse.engine, month, path, book=policy.book())
         context.log.info(f"monthly_report {month:%Y-%m}: {result.path} {result.sheet_rows}")
         results.append(result)
     last = results[-1]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from migu_assets.policy import PolicyBook, load_policy_book
 from migu_assets.report.data import MonthData, read_month
 from migu_assets.report.sheets import OVERVIEW, OVERVIEW_COLUMNS, SHEET_NAMES, Sheet, build_sheets
 from migu_assets.report.xlsx import write_workbook
@@ -73,6 +74,7 @@ def build_report(
     path: Path | None = None,
     progress: Callable[[str], None] | None = None,
     require_rows: bool = False,
+    book: PolicyBook | None = None,
 ) -> ReportResult:
     """Read ``month`` (its first day) from the warehouse and write the workbook (default under $MIGU_HOME/reports).
 
@@ -83,6 +85,7 @@ def build_report(
     say(f"reading {month:%Y-%m} from the warehouse …")
     with engine.connect() as conn:
         data = read_month(conn, month)
+    data.policy = (book or load_policy_book()).for_month(month)
     if require_rows and data.is_empty:
         raise NothingComputed(f"nothing computed for {month:%Y-%m}")
     sheets = build_sheets(data)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from migu_assets.policy import Policy
 from migu_assets.warehouse import schema as s
 
 
@@ -20,6 +21,7 @@ class MonthData:
     control_actions: list[dict] = field(default_factory=list)
     settlements: list[dict] = field(default_factory=list)
     renewal_decisions: list[dict] = field(default_factory=list)
+    policy: Policy | None = None  # the version in force in the month (its name heads the 总览)
 
     @property
     def is_empty(self) -> bool:

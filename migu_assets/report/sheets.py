@@ -18,6 +18,7 @@ SETTLEMENTS = "结算"
 RENEWALS = "续约"
 SHEET_NAMES = [OVERVIEW, GRADES, WARNINGS, CONTROLS, SETTLEMENTS, RENEWALS]
 TOTAL_LABEL = "合计"
+POLICY = "适用政策"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ GRADE_COLUMNS = [
     Column("处理截止日", "due_on", "date"),
     Column("取代月份", "supersedes_month", "month"),
     *CLAUSE_REASON,
+    Column("政策版本", "policy_version"),
 ]
 WARNING_COLUMNS = [
     *PARTNER,
@@ -121,8 +123,13 @@ def _count_total(first_key: str, second_key: str, n: int, unit: str) -> dict[str
 
 
 def overview_rows(data: MonthData) -> list[dict]:
-    """Counts by grade, warning tier, control action, settlement status (with Σ payable) and renewal decision."""
+    """The policy version in force, then counts by grade, warning tier, control action, settlement status (with
+    Σ payable) and renewal decision."""
     rows: list[dict] = []
+    if data.policy is not None:
+        p = data.policy
+        item = f"v{p.version} {p.document}（{p.effective_from:%Y-%m-%d}起适用）"
+        rows.append({"category": POLICY, "item": item, "count": None, "amount": None})
 
     def section(category: str, counter: Counter, order: list, name, amounts: dict | None = None) -> None:
         keys = list(order) + sorted((k for k in counter if k not in order), key=str)
