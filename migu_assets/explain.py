@@ -256,12 +256,7 @@ def _controls(conn: sa.Connection, pid: str, month: dt.date) -> Section:
 
 
 def _control_text(r: dict) -> str:
-    target = L.named(L.TARGET_NAMES, r["target"])
-    who = {"sub_channel": r["sub_channel_id"], "business": r["business_id"]}.get(r["target"]) or ""
-    scope = L.named(L.SCOPE_NAMES, r["scope"])
-    period = f"{r['start_date']}至{r['end_date']}" if r["end_date"] else f"自{r['start_date']}起"
-    action = L.named(L.ACTION_NAMES, r["action"])
-    return f"{target}{who} {action}（{scope}，{period}，事件{r['source_event_id']}）：{r['reason']}"
+    return f"{L.control_action_text(r, '事件' + r['source_event_id'])}：{r['reason']}"
 
 
 def _settlement(conn: sa.Connection, pid: str, month: dt.date) -> Section:

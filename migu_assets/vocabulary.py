@@ -100,5 +100,20 @@ def tier_name(tier: int) -> str:
     return TIER_NAMES.get(int(tier), f"{tier}级预警")
 
 
+def control_action_text(row: Mapping, *notes: str) -> str:
+    """One control action in Chinese: who, what, where and when (``notes`` are added inside the brackets).
+
+    e.g. ``子渠道S1暂停推广（全网，2024-03-09至2024-06-08，附件3）``; the one rendering `explain`, `partner_status`
+    and the notices use.
+    """
+    who = named(TARGET_NAMES, row["target"])
+    who += str({SUB_CHANNEL: row.get("sub_channel_id"), BUSINESS: row.get("business_id")}.get(row["target"]) or "")
+    extra = f"：{row['issuer_requirement']}" if row.get("issuer_requirement") else ""
+    start, end = row["start_date"], row["end_date"]
+    period = f"{start}至{end}" if end else f"{start}起"
+    inside = "，".join([named(SCOPE_NAMES, row["scope"]), period, *notes])
+    return f"{who}{named(ACTION_NAMES, row['action'])}{extra}（{inside}）"
+
+
 def measure_names(codes) -> list[str]:
     return [named(MEASURE_NAMES, c) for c in codes]

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-GRADE_LABELS = {"TERMINATED": "TERM"}
-GRADE_ORDER = ["A", "B", "C", "D", "E", "F", "TERMINATED"]
+from migu_assets.vocabulary import GRADE_ORDER, TERMINATED
+
+GRADE_LABELS = {TERMINATED: "TERM"}  # ASCII: the chart needs no Chinese font
 GRADE_COLOURS = ["#2e7d32", "#66bb6a", "#fdd835", "#fb8c00", "#e53935", "#8e24aa", "#424242"]
 TIER_COLOURS = ["#fdd835", "#fb8c00", "#e53935", "#8e24aa"]
 
@@ -47,7 +48,7 @@ def markdown_image(png: bytes, alt: str) -> str:
 
 def grade_chart(grades: Mapping[str, int]) -> dg.MetadataValue:
     """Partners per grade (A … F, TERM), every grade shown even when zero."""
-    order = GRADE_ORDER + sorted(g for g in grades if g not in GRADE_ORDER)
+    order = list(GRADE_ORDER) + sorted(g for g in grades if g not in GRADE_ORDER)
     labels = [GRADE_LABELS.get(g, g) for g in order]
     colours = (GRADE_COLOURS + ["#9e9e9e"] * len(order))[: len(order)]
     png = bar_chart_png(labels, [grades.get(g, 0) for g in order], "Partners by credit grade", colours)

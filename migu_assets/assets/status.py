@@ -9,6 +9,7 @@ from migu_assets.assets._common import OWNERS, REPORTING, materialization_metada
 from migu_assets.assets.factory import DATABASE_RETRY, code_version
 from migu_assets.compute import status as compute
 from migu_assets.resources import PolicyResource, WarehouseResource
+from migu_assets.vocabulary import GRADE_ORDER
 from migu_assets.warehouse import schema
 
 
@@ -54,7 +55,7 @@ def partner_status(
     written = warehouse.replace_all(schema.partner_status, rows)
     context.log.info(f"partner_status as of {as_of}: {written} partners")
     grades = Counter(r["grade"] or "未评级" for r in rows)
-    order = {g: i for i, g in enumerate(["TERMINATED", "F", "E", "D", "C", "B", "A"])}
+    order = {g: i for i, g in enumerate(reversed(GRADE_ORDER))}  # the worst first
     return dg.MaterializeResult(
         metadata=materialization_metadata(
             schema.partner_status,

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from migu_assets.rules.numbers import to_decimal
 from migu_assets.rules.periods import add_months, as_date, month_start
 from migu_assets.rules.renewal import ABANDONED
-from migu_assets.vocabulary import ACTION_NAMES, DECISION_NAMES, SETTLEMENT_NAMES, TARGET_NAMES
+from migu_assets.vocabulary import DECISION_NAMES, SETTLEMENT_NAMES, control_action_text
 from migu_assets.warehouse.schema import (
     contracts,
     control_actions,
@@ -94,18 +94,8 @@ def _controls_in_force(conn: sa.Connection, as_of: dt.date) -> dict[str, list[st
     )
     out: dict[str, list[str]] = defaultdict(list)
     for r in conn.execute(q).mappings():
-        who = TARGET_NAMES.get(r["target"], r["target"])
-        if r["target"] == "sub_channel":
-            who += str(r["sub_channel_id"] or "")
-        elif r["target"] == "business":
-            who += str(r["business_id"] or "")
-        scope = "全网" if r["scope"] == "NATIONWIDE" else r["scope"]
-        end = as_date(r["end_date"])
-        period = f"{as_date(r['start_date'])}至{end}" if end else f"{as_date(r['start_date'])}起"
-        extra = f"：{r['issuer_requirement']}" if r.get("issuer_requirement") else ""
-        out[r["partner_id"]].append(
-            f"{who}{ACTION_NAMES.get(r['action'], r['action'])}{extra}（{scope}，{period}，{r['clause']}）"
-        )
+        row = {**r, "start_date": as_date(r["start_date"]), "end_date": as_date(r["end_date"])}
+        out[r["partner_id"]].append(control_action_text(row, r["clause"]))
     return out
 
 
