@@ -55,7 +55,7 @@ def test_d_grade_partner_is_explained_clause_by_clause(warehouse_url):
     assert "300≤得分<450" in out and "评级D" in out  # grade band
     assert "2024-04-08下发" in out and "最迟2024-04-15" in out  # issue and due date (inclusive)
     assert "取代2024年02月" in out  # supersession (第十四条)
-    assert "子渠道S1暂停推广（全网，" in out  # control actions, rendered as in partner_status
+    assert "子渠道S1暂停推广（GD，2024-03-08至2024-06-07，事件E1）" in out  # control actions, as in partner_status
     assert "结算状态：正常结算，应付7807.41元" in out
     assert "合同C2（2024-04-15到期）：不予续约" in out
 
