@@ -14,6 +14,17 @@ START = partitions_start()
 daily_partitions = dg.DailyPartitionsDefinition(start_date=START.isoformat(), timezone=TIMEZONE)
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=START.isoformat(), timezone=TIMEZONE)
 
+
+
+def previous_months(n: int) -> dg.TimeWindowPartitionMapping:
+    """Months m−n..m; months before the first partition do not exist (the rules then see fewer months)."""
+    return dg.TimeWindowPartitionMapping(start_offset=-n, end_offset=0, allow_nonexistent_upstream_partitions=True)
+
+
+def same_month(key: str) -> dg.AssetDep:
+    return dg.AssetDep(key, partition_mapping=dg.IdentityPartitionMapping())
+
+
 # Dagster's run tags for a single run over a range of partitions (public tag names, see BackfillPolicy.single_run).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"

@@ -7,11 +7,12 @@ import sqlalchemy as sa
 
 from migu_assets.assets._common import COMPLAINTS, CREDIT, OWNERS, materialization_metadata, window_dates
 from migu_assets.assets.charts import tier_chart
-from migu_assets.assets.factory import DATABASE_RETRY, Invariant, TableSpec, build, code_version
+from migu_assets.assets.factory import DATABASE_RETRY, Invariant, TableSpec, build
 from migu_assets.compute import complaints as compute
 from migu_assets.compute.partners import scored_partner_ids
 from migu_assets.partitions import daily_partitions
 from migu_assets.policy import Policy
+from migu_assets.provenance import code_version
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.warehouse import schema
 
@@ -86,7 +87,6 @@ WARNING_TIERS = TableSpec(
     extra_metadata=_tier_metadata,
     violation_sensitive=False,
     check_name="warning_tiers_consistent",
-    check_description="Each tier row's notifications reach the tier of its month's policy and periods are ordered.",
     invariants=[
         Invariant("tier_below_its_threshold", _tier_below_threshold),
         Invariant(
@@ -116,10 +116,8 @@ HEALTH_SCORES = TableSpec(
     invariants=[Invariant("health_out_of_range", lambda t, p: sa.or_(t.c.health < 0, t.c.health > p.health.initial))],
 )
 
-warning_tiers, _warning_checks = build(WARNING_TIERS)
-health_scores, _health_checks = build(HEALTH_SCORES)
-warning_tiers_consistent = _warning_checks[0]
-health_scores_in_range = _health_checks[0]
+warning_tiers, warning_tiers_consistent = build(WARNING_TIERS)
+health_scores, health_scores_in_range = build(HEALTH_SCORES)
 
 
 @dg.asset_check(asset=health_scores, description="Every partner scored in a month has a health row that month.")

@@ -37,10 +37,6 @@ CONTROL_ACTIONS = TableSpec(
     count_by=["action", "scope"],
     extra_metadata=_event_count,
     check_name="control_actions_valid",
-    check_description=(
-        "Suspensions have end_date ≥ start_date; warnings and issuer-requirement rows have no end_date; scope is "
-        "NATIONWIDE or the source event's province code (a deleted or changed event shows as stale)."
-    ),
     invariants=[
         Invariant(
             "suspension_period_invalid",
@@ -57,4 +53,4 @@ CONTROL_ACTIONS = TableSpec(
     ],
 )
 
-control_actions, (control_actions_valid,) = build(CONTROL_ACTIONS)
+control_actions, control_actions_valid = build(CONTROL_ACTIONS)

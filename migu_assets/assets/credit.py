@@ -7,8 +7,9 @@ import sqlalchemy as sa
 
 from migu_assets.assets._common import CREDIT, count_rows
 from migu_assets.assets.charts import grade_chart
-from migu_assets.assets.factory import Invariant, TableSpec, build, previous_months
+from migu_assets.assets.factory import Invariant, TableSpec, build
 from migu_assets.compute import credit as compute
+from migu_assets.partitions import previous_months
 from migu_assets.policy import Policy
 from migu_assets.resources import WarehouseResource
 from migu_assets.vocabulary import TERMINATED
@@ -58,7 +59,6 @@ MONTHLY_CREDIT_SCORES = TableSpec(
     """,
     preview=lambda r: (r["monthly_score"], r["partner_id"]),
     check_name="monthly_scores_in_range",
-    check_description="Monthly scores lie in base..max_score of the month's policy (附件5).",
     invariants=[
         Invariant(
             "monthly_score_out_of_range",
@@ -87,7 +87,6 @@ CREDIT_SCORES = TableSpec(
     preview=lambda r: (r["credit_score"], r["partner_id"]),
     extra_metadata=_violations_applied,
     check_name="credit_scores_in_range",
-    check_description="Credit scores lie in 0..max_score of the month's policy (第九条); a violation means 0.",
     invariants=[
         Invariant(
             "credit_score_out_of_range",
@@ -132,7 +131,6 @@ CREDIT_GRADES = TableSpec(
     count_by=["grade"],
     extra_metadata=_grade_metadata,
     check_name="grade_matches_score_band",
-    check_description="Each grade matches its score band under the month's policy (第十条).",
     invariants=[
         Invariant(
             "grade_outside_its_band",
@@ -142,14 +140,10 @@ CREDIT_GRADES = TableSpec(
     ],
 )
 
-importance_scores, _importance_checks = build(IMPORTANCE_SCORES)
-monthly_credit_scores, _monthly_checks = build(MONTHLY_CREDIT_SCORES)
-credit_scores, _credit_checks = build(CREDIT_SCORES)
-credit_grades, _grade_checks = build(CREDIT_GRADES)
-importance_scores_in_range = _importance_checks[0]
-monthly_scores_in_range = _monthly_checks[0]
-credit_scores_in_range = _credit_checks[0]
-grade_matches_score_band = _grade_checks[0]
+importance_scores, importance_scores_in_range = build(IMPORTANCE_SCORES)
+monthly_credit_scores, monthly_scores_in_range = build(MONTHLY_CREDIT_SCORES)
+credit_scores, credit_scores_in_range = build(CREDIT_SCORES)
+credit_grades, grade_matches_score_band = build(CREDIT_GRADES)
 
 
 @dg.asset_check(asset=credit_grades, description="Every partner scored in a graded month has a grade that month.")

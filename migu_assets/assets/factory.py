@@ -1,44 +1,28 @@
-"""One declarative :class:`TableSpec` per monthly output table, and the factory that makes its asset and checks.
+"""One declarative :class:`TableSpec` per monthly output table, and the factory making its asset and check.
 
-A spec says everything the Dagster wiring needs and nothing about the rule itself: the table, the compute function
-(one signature for every table: ``compute(conn, book, month) -> rows``, the rows of one month computed with the
-policy versions of :class:`~migu_assets.policy.PolicyBook`), the upstream dependencies with their partition
-mappings, the chapter (asset group), the article, the preview order and the **invariants**: named SQL conditions
-that pick out broken rows, built from the policy version in force in each month. A new output table is one rules
-function, one compute function and one spec.
-
-Every asset the factory makes:
-
-- is partitioned by month with a single-run backfill policy, and writes each month of its window in month order,
-  each month replaced atomically (``write_months``), stamping every row with the ``policy_version`` it was computed
-  under and the Dagster ``run_id`` (provenance);
-- carries a ``code_version`` derived from its compute module, the rules package and the policy files it reads, so
-  after a rule or policy change Dagster shows the materialisations made under older rules as stale;
-- reports row count, column schema, a markdown preview and counts per month in its metadata;
-- gets one asset check evaluating the spec's invariants month by month with that month's policy.
+A spec holds what the wiring needs, nothing of the rule: the table, ``compute(conn, book, month) -> rows`` (one
+signature for every table), upstream deps with their partition mappings, the chapter (group), the article, the
+preview order and the **invariants** — named SQL conditions selecting broken rows, built from the policy version
+in force in each month. A new output table is one rules function, one compute function and one spec. Each asset
+writes its months in order, each replaced atomically and stamped with ``policy_version`` and ``run_id``; its
+``code_version`` hashes its compute module, the rules package and the policy files in use.
 """
 
 
 import datetime as dt
-import hashlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import dagster as dg
 import sqlalchemy as sa
 
-from migu_assets import rules as rules_package
-from migu_assets.assets._common import (
-    OWNERS,
-    VIOLATION_SENSITIVE,
-    materialization_metadata,
-    write_months,
-)
+from migu_assets.assets._common import OWNERS, VIOLATION_SENSITIVE, materialization_metadata, window_months
 from migu_assets.partitions import monthly_partitions
-from migu_assets.policy import Policy, PolicyBook, policy_dir
+from migu_assets.policy import Policy, PolicyBook
+from migu_assets.provenance import code_version, with_provenance
 from migu_assets.resources import PolicyResource, WarehouseResource
+from migu_assets.rules.periods import next_month
 
 Compute = Callable[[sa.Connection, PolicyBook, dt.date], list[dict]]
 Broken = Callable[[sa.Table, Policy], sa.ColumnElement[bool]]
@@ -66,51 +50,31 @@ class TableSpec:
     count_by: Sequence[str] = ()
     invariants: Sequence[Invariant] = ()
     check_name: str | None = None
-    check_description: str = ""
     extra_metadata: Callable[[list[dict]], Mapping[str, object]] | None = None
     violation_sensitive: bool = True
-    code_modules: Sequence[object] = field(default_factory=tuple)
 
     @property
     def name(self) -> str:
         return self.table.name
 
 
-def previous_months(n: int) -> dg.TimeWindowPartitionMapping:
-    """Months m−n..m; months before the first partition do not exist (the rules then see fewer months)."""
-    return dg.TimeWindowPartitionMapping(start_offset=-n, end_offset=0, allow_nonexistent_upstream_partitions=True)
-
-
-def same_month(key: str) -> dg.AssetDep:
-    return dg.AssetDep(key, partition_mapping=dg.IdentityPartitionMapping())
-
-
-# ---------------------------------------------------------------- code versions
-def _source(obj: object) -> bytes:
-    return inspect.getsource(obj).encode()
-
-
-def _rules_source() -> bytes:
-    folder = Path(rules_package.__file__).parent
-    return b"".join(p.read_bytes() for p in sorted(folder.glob("*.py")))
-
-
-def policy_fingerprint(directory: str | Path | None = None) -> bytes:
-    """The bytes of every policy file a run would read (``MIGU_POLICY_DIR`` or the shipped folder)."""
-    return b"".join(p.name.encode() + p.read_bytes() for p in sorted(policy_dir(directory).glob("*.yaml")))
-
-
-def code_version(*parts: object, policy_directory: str | Path | None = None) -> str:
-    """A short hash of the given modules/functions' source, the rules package and the policy files in use."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(_source(part))
-    digest.update(_rules_source())
-    digest.update(policy_fingerprint(policy_directory))
-    return digest.hexdigest()[:16]
-
-
 # ---------------------------------------------------------------- the factory
+def write_months(context: dg.AssetExecutionContext, warehouse, policy, table: sa.Table, compute_month):
+    """Compute and atomically replace each month of the window, in order (a month reads earlier months' upstream
+    rows, never later ones, so a backfill equals month-by-month). Returns (all rows, rows written per month)."""
+    book = policy.book()
+    all_rows: list[dict] = []
+    per_month: dict[dt.date, int] = {}
+    for month in window_months(context):
+        with warehouse.engine.connect() as conn:
+            rows = compute_month(conn, book, month)
+        rows = with_provenance(rows, book.for_month(month).version, context.run_id)
+        per_month[month] = warehouse.replace_partition(table, "month", month, next_month(month), rows)
+        context.log.info(f"{table.name} {month:%Y-%m}: {per_month[month]} rows")
+        all_rows.extend(rows)
+    return all_rows, per_month
+
+
 def monthly_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
     """The monthly asset of ``spec`` (see the module doc)."""
     compute_module = inspect.getmodule(spec.compute)
@@ -126,7 +90,7 @@ def monthly_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
         tags=VIOLATION_SENSITIVE if spec.violation_sensitive else None,
         metadata={"partition_expr": "month", "policy_article": spec.article},
         description=inspect.cleandoc(spec.description),
-        code_version=code_version(compute_module, *spec.code_modules),
+        code_version=code_version(compute_module),
         retry_policy=DATABASE_RETRY,
     )
     def _asset(
@@ -169,7 +133,7 @@ def invariant_check(spec: TableSpec, asset: dg.AssetsDefinition) -> dg.AssetChec
     @dg.asset_check(
         asset=asset,
         name=spec.check_name or f"{spec.name}_invariants",
-        description=spec.check_description or f"Every row satisfies: {names} (each month under its own policy).",
+        description=f"No row breaks: {names} (each month judged under its own policy version).",
         blocking=False,
     )
     def _check(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
@@ -185,8 +149,8 @@ def invariant_check(spec: TableSpec, asset: dg.AssetsDefinition) -> dg.AssetChec
 SPECS: list[TableSpec] = []  # every spec built, in chain order (tests and the README's map read it)
 
 
-def build(spec: TableSpec) -> tuple[dg.AssetsDefinition, list[dg.AssetChecksDefinition]]:
-    """The asset of ``spec`` and its invariant check (none when the spec declares no invariant)."""
+def build(spec: TableSpec) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition | None]:
+    """The asset of ``spec`` and its invariant check (None when the spec declares no invariant)."""
     SPECS.append(spec)
     asset = monthly_table_asset(spec)
-    return asset, ([invariant_check(spec, asset)] if spec.invariants else [])
+    return asset, (invariant_check(spec, asset) if spec.invariants else None)

@@ -6,8 +6,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from migu_assets.assets._common import RENEWAL
-from migu_assets.assets.factory import Invariant, TableSpec, build, previous_months
+from migu_assets.assets.factory import Invariant, TableSpec, build
 from migu_assets.compute import renewal as compute
+from migu_assets.partitions import previous_months
 from migu_assets.policy import load_policy_book
 from migu_assets.vocabulary import DECISION_NAMES, DECISION_TERMINATED, NOT_RENEWED, RENEW
 from migu_assets.warehouse import schema
@@ -58,7 +59,6 @@ RENEWAL_DECISIONS = TableSpec(
     count_by=["decision", "clause"],
     extra_metadata=_decision_metadata,
     check_name="renewal_decisions_consistent",
-    check_description="Decisions are known values; only terminated / not_renewed rows carry a re-entry ban.",
     invariants=[
         Invariant("unknown_decision", lambda t, _: t.c.decision.not_in(list(DECISION_NAMES))),
         Invariant(
@@ -70,4 +70,4 @@ RENEWAL_DECISIONS = TableSpec(
     ],
 )
 
-renewal_decisions, (renewal_decisions_consistent,) = build(RENEWAL_DECISIONS)
+renewal_decisions, renewal_decisions_consistent = build(RENEWAL_DECISIONS)

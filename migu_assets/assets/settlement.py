@@ -6,8 +6,9 @@ from decimal import Decimal
 import dagster as dg
 
 from migu_assets.assets._common import SETTLEMENT
-from migu_assets.assets.factory import TableSpec, build, same_month
+from migu_assets.assets.factory import TableSpec, build
 from migu_assets.compute import settlement as compute
+from migu_assets.partitions import same_month
 from migu_assets.resources import WarehouseResource
 from migu_assets.vocabulary import HELD, PAYABLE, STOPPED
 from migu_assets.warehouse import schema

@@ -5,9 +5,10 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata, with_provenance
-from migu_assets.assets.factory import DATABASE_RETRY, code_version
+from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata
+from migu_assets.assets.factory import DATABASE_RETRY
 from migu_assets.compute import status as compute
+from migu_assets.provenance import code_version, with_provenance
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.vocabulary import GRADE_ORDER
 from migu_assets.warehouse import schema
