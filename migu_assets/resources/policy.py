@@ -8,12 +8,12 @@ from functools import cache
 import dagster as dg
 from pydantic import Field
 
-from migu_assets.policy import Policy, PolicyBook, load_policy_book
+from migu_assets.policy import Policy, PolicyBook, load_policy_book, policy_dir
 
 
 @cache
-def _book(directory: str) -> PolicyBook:
-    return load_policy_book(directory or None)
+def _book(folder: str) -> PolicyBook:
+    return load_policy_book(folder)
 
 
 class PolicyResource(dg.ConfigurableResource):
@@ -22,7 +22,8 @@ class PolicyResource(dg.ConfigurableResource):
     directory: str = Field("", description="Folder of policy *.yaml files; empty = the shipped policy")
 
     def book(self) -> PolicyBook:
-        return _book(self.directory)
+        """The versions in ``directory``, else ``MIGU_POLICY_DIR``, else the shipped folder (resolved per call)."""
+        return _book(str(policy_dir(self.directory or None)))
 
     def for_month(self, month: dt.date) -> Policy:
         return self.book().for_month(month)
