@@ -107,16 +107,21 @@ def test_a_broken_draft_is_refused_naming_the_key(tmp_path, sqlite_url, monkeypa
         raw["credit"]["grades"][1]["min"] = "六百"
 
     runner = CliRunner()
-    for edit, key in [(misspelt, "credit.health_weigth"), (not_a_number, "credit.grades.1.min")]:
+    for edit, problem in [
+        (misspelt, "键 credit.health_weigth：不认识的键"),
+        (misspelt, "键 credit.health_weight：缺少此键"),
+        (not_a_number, "键 credit.grades.1.min：应为数字"),
+    ]:
         draft = write_draft(tmp_path / "bad.yaml", edit)
         result = runner.invoke(app, ["whatif", "--policy", str(draft), "--from", "2024-01", "--to", "2024-02"])
         assert result.exit_code == 1, result.output
-        assert "草案政策文件无效" in result.output and key in result.output
+        assert "草案政策文件" in result.output and "无效，未做任何计算" in result.output
+        assert problem in result.output
     assert not (tmp_path / "migu_home" / "scenarios").exists()  # refused before anything was built
     result = runner.invoke(
         app, ["whatif", "--policy", str(tmp_path / "nope.yaml"), "--from", "2024-01", "--to", "2024-01"]
     )
-    assert result.exit_code == 1 and "no such policy file" in result.output
+    assert result.exit_code == 1 and "文件不存在" in result.output
 
 
 def test_months_without_published_results_are_refused(tmp_path, sqlite_url):

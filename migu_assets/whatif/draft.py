@@ -13,17 +13,43 @@ import datetime as dt
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from migu_assets.policy import Policy, PolicyBook, PolicyError, load_policy_book, load_policy_file
 from migu_assets.resources import PolicyResource
+
+# Chinese for the validation errors a hand-edited draft typically has (pydantic error types).
+PROBLEMS = {
+    "extra_forbidden": "不认识的键（拼写错误？）",
+    "missing": "缺少此键",
+    "decimal_parsing": "应为数字",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "date_from_datetime_parsing": "应为日期 YYYY-MM-DD",
+    "date_parsing": "应为日期 YYYY-MM-DD",
+    "literal_error": "取值不在允许的范围内",
+    "list_type": "应为列表",
+    "dict_type": "应为键值映射",
+}
+
+
+def problems(exc: PolicyError) -> list[str]:
+    """One Chinese line per broken key (``键 credit.grades.1.min：应为数字（…）``), or the error itself."""
+    cause = exc.__cause__
+    if not isinstance(cause, ValidationError):
+        return [str(exc)]
+    lines = []
+    for error in cause.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "（文件顶层）"
+        lines.append(f"键 {key}：{PROBLEMS.get(error['type'], '取值无效')}（{error['msg']}）")
+    return lines
 
 
 def load_draft(path: Path | str) -> Policy:
     """The draft, validated exactly like a shipped policy file (:class:`PolicyError` names the broken key)."""
     path = Path(path)
     if not path.is_file():
-        raise PolicyError(f"{path}: no such policy file")
+        raise PolicyError(f"{path}: 文件不存在")
     return load_policy_file(path)
 
 

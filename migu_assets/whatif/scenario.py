@@ -24,7 +24,7 @@ from migu_assets.warehouse import migrate
 from migu_assets.warehouse.engine import engine_for
 from migu_assets.whatif import compare as cmp
 from migu_assets.whatif import store
-from migu_assets.whatif.draft import DraftPolicyResource, load_draft
+from migu_assets.whatif.draft import DraftPolicyResource, load_draft, problems
 from migu_assets.whatif.workbook import write_comparison
 
 # Dagster's partition-range run tags (a single run over a range of partitions).
@@ -92,7 +92,8 @@ def check_request(request: WhatIfRequest, warehouse_url: str, today: dt.date | N
     try:
         draft = load_draft(request.draft_path)
     except PolicyError as exc:
-        raise WhatIfError(f"草案政策文件无效，未做任何计算：{exc}") from None
+        lines = "\n".join(f"  {line}" for line in problems(exc))
+        raise WhatIfError(f"草案政策文件 {request.draft_path} 无效，未做任何计算：\n{lines}") from None
     first, last = month_start(request.first_month), month_start(request.last_month)
     if last < first:
         raise WhatIfError(f"结束月份 {last:%Y-%m} 早于开始月份 {first:%Y-%m}")
