@@ -26,7 +26,7 @@ from migu_assets.policy import POLICY_DIR, PolicyBook, load_policy_book
 from migu_assets.runner import run_months
 from migu_assets.warehouse import schema
 from migu_assets.warehouse.engine import engine_for
-from migu_assets.whatif import WhatIfError, WhatIfRequest, check_request, run_whatif
+from migu_assets.whatif import WhatIfError, WhatIfRequest, check_request, run_whatif, store
 from migu_assets.whatif.draft import draft_book, load_draft
 from migu_assets.whatif.job import JOB_NAME, OP_NAME
 
@@ -239,3 +239,16 @@ def test_cli_and_the_dagster_job_with_run_config_and_tags(tmp_path, sqlite_url, 
     assert snapshot(sqlite_url) == before
     help_text = CliRunner().invoke(app, ["whatif", "--help"]).output
     assert "草案" in help_text and "effective_from" in help_text
+
+
+def test_one_run_per_scenario_name_at_a_time(db_url):
+    with store.scenario_lock(db_url, "busy"):
+        with (
+            pytest.raises(store.StoreError, match="情景 busy 正在被另一次试算使用"),
+            store.scenario_lock(db_url, "busy"),
+        ):
+            pass
+        with store.scenario_lock(db_url, "other"):  # another name is free
+            pass
+    with store.scenario_lock(db_url, "busy"):  # released
+        pass

@@ -154,6 +154,21 @@ def compute_scenario(
     return failed
 
 
+def _compute_and_compare(
+    request: WhatIfRequest, warehouse_url: str, policy_directory: str, progress: Callable[[str], None]
+) -> tuple[str, list[str], cmp.Comparison]:
+    first, last, name = month_start(request.first_month), month_start(request.last_month), request.scenario
+    progress(f"▶ 情景库 {name}：复制来源表及 {first:%Y-%m} 之前的结果")
+    store_url, copied = store.prepare_store(warehouse_url, name, first)
+    progress("  " + "，".join(f"{t} {n}" for t, n in copied.items()))
+    policy = DraftPolicyResource(
+        directory=policy_directory, draft_path=str(Path(request.draft_path).resolve()), draft_from=first.isoformat()
+    )
+    failed = compute_scenario(store_url, policy, first, last, progress)
+    comparison = cmp.compare(engine_for(warehouse_url), engine_for(store_url), request.months, next_month(last))
+    return store_url, failed, comparison
+
+
 def run_whatif(
     request: WhatIfRequest,
     warehouse_url: str,
@@ -163,19 +178,12 @@ def run_whatif(
 ) -> WhatIfOutcome:
     """The whole what-if run; the published tables are only read."""
     draft = check_request(request, warehouse_url, today)
-    first, last = month_start(request.first_month), month_start(request.last_month)
     name = request.scenario
-    progress(f"▶ 情景库 {name}：复制来源表及 {first:%Y-%m} 之前的结果")
     try:
-        store_url, copied = store.prepare_store(warehouse_url, name, first)
+        with store.scenario_lock(warehouse_url, name):
+            store_url, failed, comparison = _compute_and_compare(request, warehouse_url, policy_directory, progress)
     except store.StoreError as exc:
         raise WhatIfError(str(exc)) from None
-    progress("  " + "，".join(f"{t} {n}" for t, n in copied.items()))
-    policy = DraftPolicyResource(
-        directory=policy_directory, draft_path=str(Path(request.draft_path).resolve()), draft_from=first.isoformat()
-    )
-    failed = compute_scenario(store_url, policy, first, last, progress)
-    comparison = cmp.compare(engine_for(warehouse_url), engine_for(store_url), request.months, next_month(last))
     where = store.describe(store_url)
     about = [
         ("情景", name),

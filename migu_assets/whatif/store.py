@@ -13,8 +13,11 @@ of the range or after it is copied, so every row of the range in the store was c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -66,6 +69,38 @@ def describe(url: str) -> str:
     schema = parsed.query.get("options", "").split("search_path=")[-1]
     plain = parsed.difference_update_query(["options"]).render_as_string(hide_password=True)
     return f"PostgreSQL schema {schema}（{plain}）"
+
+
+@contextlib.contextmanager
+def scenario_lock(warehouse_url: str, name: str) -> Iterator[None]:
+    """Hold the scenario ``name`` for one what-if run; a second run of the same name is refused, not interleaved.
+
+    PostgreSQL: a session advisory lock on the warehouse; SQLite: ``flock`` on ``scenarios/<name>.lock``.
+    """
+    busy = StoreError(f"情景 {name} 正在被另一次试算使用：请稍后再试，或用 --name 换一个情景名")
+    engine = engine_for(warehouse_url)
+    if engine.dialect.name == "postgresql":
+        key = f"migu_assets.whatif:{name}"
+        with engine.connect() as conn:
+            if not conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}).scalar():
+                raise busy
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+                conn.commit()
+        return
+    scenarios_dir().mkdir(parents=True, exist_ok=True)
+    with open(scenarios_dir() / f"{name}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def history_condition(table: sa.Table, first_month: dt.date):
