@@ -132,25 +132,25 @@ def compute_scenario(
     from migu_assets.definitions import build_definitions
 
     defs = build_definitions(resources={"warehouse": WarehouseResource(url=store_url), "policy": policy})
-    instance = dg.DagsterInstance.ephemeral()
     steps = [
         ("daily_job", first.isoformat(), month_end(last).isoformat(), None),
         ("monthly_job", first.isoformat(), last.isoformat(), _monthly_keys(defs)),
     ]
     failed = []
-    for job_name, start, end, selection in steps:
-        progress(f"▶ 情景计算 {job_name}：{start} .. {end}")
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance,
-            tags={RANGE_START: start, RANGE_END: end},
-            asset_selection=selection,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=True,
-        )
-        for event in result.all_events:
-            if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
-                data = event.event_specific_data
-                failed.append(f"{data.asset_key.to_user_string()}:{data.check_name}")
+    with dg.DagsterInstance.ephemeral() as instance:
+        for job_name, start, end, selection in steps:
+            progress(f"▶ 情景计算 {job_name}：{start} .. {end}")
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance,
+                tags={RANGE_START: start, RANGE_END: end},
+                asset_selection=selection,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                raise_on_error=True,
+            )
+            for event in result.all_events:
+                if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+                    data = event.event_specific_data
+                    failed.append(f"{data.asset_key.to_user_string()}:{data.check_name}")
     return failed
 
 
