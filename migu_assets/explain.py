@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from migu_assets.report import labels as L
+from migu_assets import vocabulary as L
+from migu_assets.policy import Policy, PolicyBook, load_policy_book
 from migu_assets.rules.periods import add_months, next_month
 from migu_assets.warehouse import schema as s
 
@@ -90,9 +91,14 @@ def _has_rows(conn: sa.Connection, pid: str, month: dt.date) -> bool:
     return False
 
 
-def explain(conn: sa.Connection, partner_id: str, month: dt.date) -> Explanation:
-    """The explanation of ``partner_id`` in ``month`` (any day of it); :class:`ExplainError` when there is none."""
+def explain(conn: sa.Connection, partner_id: str, month: dt.date, book: PolicyBook | None = None) -> Explanation:
+    """The explanation of ``partner_id`` in ``month`` (any day of it); :class:`ExplainError` when there is none.
+
+    Numbers in the text (thresholds, response days, grades needing action) come from the policy version in force
+    in ``month`` (``book``, default: :func:`load_policy_book`, which honours ``MIGU_POLICY_DIR``).
+    """
     month = month.replace(day=1)
+    policy = (book or load_policy_book()).for_month(month)
     p = s.partners
     name = conn.execute(sa.select(p.c.name).where(p.c.partner_id == partner_id)).scalar_one_or_none()
     if name is None:
@@ -104,10 +110,10 @@ def explain(conn: sa.Connection, partner_id: str, month: dt.date) -> Explanation
             "或该合作方当月未计分（尚未开始合作或已终止）。"
         )
     sections = [
-        _complaints(conn, partner_id, month),
+        _complaints(conn, partner_id, month, policy),
         _warnings(conn, partner_id, month),
         _scores(conn, partner_id, month),
-        _grade(conn, partner_id, month),
+        _grade(conn, partner_id, month, policy),
         _controls(conn, partner_id, month),
         _settlement(conn, partner_id, month),
         _renewal(conn, partner_id, month),
@@ -115,7 +121,7 @@ def explain(conn: sa.Connection, partner_id: str, month: dt.date) -> Explanation
     return Explanation(partner_id, name, month, sections)
 
 
-def _complaints(conn: sa.Connection, pid: str, month: dt.date) -> Section:
+def _complaints(conn: sa.Connection, pid: str, month: dt.date, policy: Policy) -> Section:
     sec = Section("不知情订购投诉与通报（第七条）")
     d = s.daily_complaint_counts
     days = _many(
@@ -123,7 +129,8 @@ def _complaints(conn: sa.Connection, pid: str, month: dt.date) -> Section:
         sa.select(d).where(d.c.partner_id == pid, d.c.day >= month, d.c.day < next_month(month)).order_by(d.c.day),
     )
     for r in days:
-        note = f"记通报{r['notifications']}次" if r["notifications"] else "不足5件，不记通报"
+        threshold = policy.complaints.notification_threshold
+        note = f"记通报{r['notifications']}次" if r["notifications"] else f"不足{threshold}件，不记通报"
         sec.add(f"{r['day']:%Y-%m-%d} 不知情订购投诉{r['complaints']}件，{note}", "第七条/附件6")
     if not days:
         sec.add("本月无不知情订购投诉", "第七条/附件6")
@@ -185,7 +192,7 @@ def _scores(conn: sa.Connection, pid: str, month: dt.date) -> Section:
     return sec
 
 
-def _grade(conn: sa.Connection, pid: str, month: dt.date) -> Section:
+def _grade(conn: sa.Connection, pid: str, month: dt.date, policy: Policy) -> Section:
     sec = Section("信用评级、处罚措施与处理期限（第十条、第十四条）")
     grade = _one(conn, s.credit_grades, pid, month)
     if not grade:
@@ -196,11 +203,14 @@ def _grade(conn: sa.Connection, pid: str, month: dt.date) -> Section:
         f"信用积分{grade['credit_score']}分，评级{L.grade_name(grade['grade'])}；处罚措施：{measures}",
         grade["clause"],
     )
-    if grade["grade"] in ("A", "B"):
-        sec.add(f"评级结果于{grade['issued_on']}下发，A/B级无需处理", "第十四条")
+    credit = policy.credit
+    if grade["grade"] not in credit.action_grades:
+        calm = "/".join(g.grade for g in credit.grades if not g.measures)
+        sec.add(f"评级结果于{grade['issued_on']}下发，{calm}级无需处理", "第十四条")
     else:
         sec.add(
-            f"评级结果于{grade['issued_on']}下发，须在5个工作日内（最迟{grade['due_on']}，含当日）按评级处理",
+            f"评级结果于{grade['issued_on']}下发，须在{credit.response_working_days}个工作日内"
+            f"（最迟{grade['due_on']}，含当日）按评级处理",
             "第十四条",
         )
     if grade["supersedes_month"]:

@@ -94,10 +94,15 @@ def credit_story(engine: sa.Engine) -> None:
     )
 
 
-def table_rows(engine: sa.Engine, table: sa.Table, order_by: list[str] | None = None) -> list[dict]:
+def table_rows(
+    engine: sa.Engine, table: sa.Table, order_by: list[str] | None = None, with_run_id: bool = False
+) -> list[dict]:
+    """The table's rows in key order; without ``run_id`` unless asked (two runs computing the same rows differ
+    only in the run that wrote them)."""
     cols = order_by or [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+    shown = [c for c in table.columns if with_run_id or c.name != "run_id"]
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.select(table).order_by(*[table.c[c] for c in cols])).mappings()]
+        return [dict(r) for r in conn.execute(sa.select(*shown).order_by(*[table.c[c] for c in cols])).mappings()]
 
 
 __all__ = ["insert", "partner", "ticket", "complaints_on", "credit_story", "table_rows", "schema"]

@@ -11,7 +11,7 @@ from factories import insert, partner, table_rows
 from migu_assets.assets._common import CONTROL, VIOLATION_SENSITIVE
 from migu_assets.assets.control import control_actions_valid
 from migu_assets.definitions import defs
-from migu_assets.resources import WarehouseResource
+from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.warehouse import schema
 from migu_assets.warehouse.engine import engine_for
 
@@ -170,7 +170,7 @@ def test_asset_check_flags_bad_rows(sqlite_url):
             row("p", SUS, "ZJ", D(2024, 3, 2), D(2024, 4, 1)),
         ],
     )
-    result = control_actions_valid(warehouse=WarehouseResource(url=sqlite_url))
+    result = control_actions_valid(warehouse=WarehouseResource(url=sqlite_url), policy=PolicyResource())
     assert not result.passed
     assert {k: v.value for k, v in result.metadata.items()} == {
         "suspension_period_invalid": 1,

@@ -131,4 +131,4 @@ def test_asset_checks_pass_and_fail(db_url, engine):
 
     check = grade_matches_score_band(warehouse=WarehouseResource(url=db_url), policy=PolicyResource())
     assert not check.passed
-    assert check.metadata["mismatches"].value == 1
+    assert check.metadata["grade_outside_its_band"].value == 1

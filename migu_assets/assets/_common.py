@@ -101,17 +101,26 @@ def materialization_metadata(
     return meta
 
 
+def with_provenance(rows: Sequence[Mapping], policy_version: str, run_id: str) -> list[dict]:
+    """Each row stamped with the policy version it was computed under and the Dagster run that wrote it."""
+    return [{**row, "policy_version": policy_version, "run_id": run_id} for row in rows]
+
+
 def write_months(context: dg.AssetExecutionContext, warehouse, policy, table: sa.Table, compute_month):
     """Compute and atomically replace each month of the run's window, in month order.
 
-    ``compute_month(conn, policy_for_month, month) -> rows``. Returns (all rows, rows written per month). Months
-    are processed in order so a backfill of a range gives the same rows as computing the months one by one.
+    ``compute_month(conn, book, month) -> rows`` (the one compute signature; ``book.for_month(month)`` is the
+    version in force). Rows are stamped with that version and the run id. Returns (all rows, rows written per
+    month). Months are processed in order so a backfill of a range gives the same rows as computing the months one
+    by one: a month may read earlier months' rows of upstream tables, never later ones.
     """
+    book = policy.book()
     all_rows: list[dict] = []
     per_month: dict[dt.date, int] = {}
     for month in window_months(context):
         with warehouse.engine.connect() as conn:
-            rows = compute_month(conn, policy.for_month(month), month)
+            rows = compute_month(conn, book, month)
+        rows = with_provenance(rows, book.for_month(month).version, context.run_id)
         per_month[month] = warehouse.replace_partition(table, "month", month, next_month(month), rows)
         context.log.info(f"{table.name} {month:%Y-%m}: {per_month[month]} rows")
         all_rows.extend(rows)

@@ -5,176 +5,151 @@ from collections import Counter
 import dagster as dg
 import sqlalchemy as sa
 
-from migu_assets.assets._common import (
-    CREDIT,
-    OWNERS,
-    VIOLATION_SENSITIVE,
-    count_rows,
-    materialization_metadata,
-    write_months,
-)
+from migu_assets.assets._common import CREDIT, count_rows
 from migu_assets.assets.charts import grade_chart
+from migu_assets.assets.factory import Invariant, TableSpec, build, previous_months
 from migu_assets.compute import credit as compute
-from migu_assets.partitions import monthly_partitions
-from migu_assets.resources import PolicyResource, WarehouseResource
-from migu_assets.rules.credit import ACTION_GRADES, TERMINATED, grade_for
+from migu_assets.policy import Policy
+from migu_assets.resources import WarehouseResource
+from migu_assets.vocabulary import TERMINATED
 from migu_assets.warehouse import schema
 
-_COMMON = dict(
-    partitions_def=monthly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name=CREDIT,
-    owners=OWNERS,
-    kinds={"sql", "python"},
-    tags=VIOLATION_SENSITIVE,
-)
-
-
-def _previous_months(n: int) -> dg.TimeWindowPartitionMapping:
-    """Months m−n..m; the first partitions simply have fewer upstream months (renormalised weights)."""
-    return dg.TimeWindowPartitionMapping(start_offset=-n, end_offset=0, allow_nonexistent_upstream_partitions=True)
-
-
-@dg.asset(
+IMPORTANCE_SCORES = TableSpec(
+    table=schema.importance_scores,
+    compute=compute.importance_rows,
     deps=["importance_declarations", "partner_monthly_business", "partners", "major_violations"],
-    metadata={"partition_expr": "month", "policy_article": "附件5 第2项"},
-    **_COMMON,
+    group=CREDIT,
+    article="附件5 第2项",
+    description="""战略重要性（加分项，附件5 第2项）。
+
+    Company importance = highest value among approved declarations in force (never retroactively — 不追溯); a
+    subsidiary counts its parent's item only with exclusive authorisation (独家授权). Operational importance from
+    the month's revenue, purchases and ad spend against the thresholds of the policy in force. Capped (v2.1: 100).
+    """,
+    preview=lambda r: (-r["importance"], r["partner_id"]),
+    count_by=["importance"],
+    check_name="importance_scores_in_range",
+    invariants=[
+        Invariant(
+            "importance_out_of_range", lambda t, p: sa.or_(t.c.importance < 0, t.c.importance > p.importance.cap)
+        ),
+        Invariant(
+            "importance_not_company_plus_operational",
+            lambda t, p: t.c.importance
+            != sa.case(
+                (t.c.company_importance + t.c.operational_importance > p.importance.cap, p.importance.cap),
+                else_=t.c.company_importance + t.c.operational_importance,
+            ),
+        ),
+    ],
 )
-def importance_scores(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
-) -> dg.MaterializeResult:
-    """战略重要性（加分项，附件5 第2项）。
 
-    Company importance = highest value among approved declarations in force (from the month of review on, never
-    retroactively — 不追溯); a subsidiary counts its parent's item only with exclusive authorisation (独家授权).
-    Operational importance = 50 when revenue ≥ 50,000, purchases ≥ 50,000 or ad spend ≥ 500,000. Capped at 100.
-    """
-    rows, per_month = write_months(context, warehouse, policy, schema.importance_scores, compute.importance_rows)
-    return dg.MaterializeResult(
-        metadata=materialization_metadata(
-            schema.importance_scores,
-            sorted(rows, key=lambda r: (-r["importance"], r["partner_id"])),
-            per_month=per_month,
-            count_by=["importance"],
-        )
-    )
-
-
-@dg.asset(
+MONTHLY_CREDIT_SCORES = TableSpec(
+    table=schema.monthly_credit_scores,
+    compute=compute.monthly_credit_rows,
     deps=[dg.AssetDep("health_scores"), dg.AssetDep("importance_scores")],
-    metadata={"partition_expr": "month", "policy_article": "第十一条/附件5"},
-    **_COMMON,
-)
-def monthly_credit_scores(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
-) -> dg.MaterializeResult:
-    """月度信用得分（第十一条、附件5）。
+    group=CREDIT,
+    article="第十一条/附件5",
+    description="""月度信用得分（第十一条、附件5）。
 
-    `monthly_score = 100 + 7 × health + 2 × importance` (range 100–1000; base and weights in the policy file).
-    Every partner is scored from its cooperation start month until terminated.
-    """
-    rows, per_month = write_months(
-        context, warehouse, policy, schema.monthly_credit_scores, compute.monthly_credit_rows
-    )
-    return dg.MaterializeResult(
-        metadata=materialization_metadata(
-            schema.monthly_credit_scores,
-            sorted(rows, key=lambda r: (r["monthly_score"], r["partner_id"])),
-            per_month=per_month,
+    `monthly_score = base + health_weight × health + importance_weight × importance` with the month's policy
+    (v2.1: 100 + 7 × health + 2 × importance, range 100–1000). Every partner is scored from its cooperation start
+    month until terminated.
+    """,
+    preview=lambda r: (r["monthly_score"], r["partner_id"]),
+    check_name="monthly_scores_in_range",
+    check_description="Monthly scores lie in base..max_score of the month's policy (附件5).",
+    invariants=[
+        Invariant(
+            "monthly_score_out_of_range",
+            lambda t, p: sa.or_(t.c.monthly_score < p.credit.base, t.c.monthly_score > p.credit.max_score),
         )
-    )
-
-
-@dg.asset(
-    deps=[dg.AssetDep("monthly_credit_scores", partition_mapping=_previous_months(2)), "major_violations"],
-    metadata={"partition_expr": "month", "policy_article": "第十一条、第十二条"},
-    **_COMMON,
+    ],
 )
-def credit_scores(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
-) -> dg.MaterializeResult:
-    """加权信用积分（第十一条）与违规扣分（第十二条）。
-
-    `credit(m) = Σ wₖ · monthly_score(m−k)`, k = 0..2, w = (0.5, 0.3, 0.2), renormalised over the months the
-    partner was scored. A major violation (附件8) occurring in m sets the month's credit to 0 (违规扣分); the
-    partner is terminated from m and not scored afterwards.
-    """
-    rows, per_month = write_months(context, warehouse, policy, schema.credit_scores, compute.credit_score_rows)
-    return dg.MaterializeResult(
-        metadata=materialization_metadata(
-            schema.credit_scores,
-            sorted(rows, key=lambda r: (r["credit_score"], r["partner_id"])),
-            per_month=per_month,
-            extra={"violations_applied": sum(1 for r in rows if r["violation_id"])},
-        )
-    )
 
 
-@dg.asset(
-    deps=[dg.AssetDep("credit_scores", partition_mapping=_previous_months(1)), "credit_issue_dates"],
-    metadata={"partition_expr": "month", "policy_article": "第十条、第十四条"},
-    **_COMMON,
+def _violations_applied(rows: list[dict]) -> dict:
+    return {"violations_applied": sum(1 for r in rows if r["violation_id"])}
+
+
+CREDIT_SCORES = TableSpec(
+    table=schema.credit_scores,
+    compute=compute.credit_score_rows,
+    deps=[dg.AssetDep("monthly_credit_scores", partition_mapping=previous_months(2)), "major_violations"],
+    group=CREDIT,
+    article="第十一条、第十二条",
+    description="""加权信用积分（第十一条）与违规扣分（第十二条）。
+
+    `credit(m) = Σ wₖ · monthly_score(m−k)` over the policy's window weights (v2.1: 0.5, 0.3, 0.2 for m, m−1, m−2),
+    renormalised over the months the partner was scored. A major violation (附件8) occurring in m sets the month's
+    credit to 0 (违规扣分); the partner is terminated from m and not scored afterwards.
+    """,
+    preview=lambda r: (r["credit_score"], r["partner_id"]),
+    extra_metadata=_violations_applied,
+    check_name="credit_scores_in_range",
+    check_description="Credit scores lie in 0..max_score of the month's policy (第九条); a violation means 0.",
+    invariants=[
+        Invariant(
+            "credit_score_out_of_range",
+            lambda t, p: sa.or_(t.c.credit_score < 0, t.c.credit_score > p.credit.max_score),
+        ),
+        Invariant("violation_not_zero", lambda t, _: sa.and_(t.c.violation_id.is_not(None), t.c.credit_score != 0)),
+    ],
 )
-def credit_grades(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
-) -> dg.MaterializeResult:
-    """信用评级与处罚措施（第十条、第十四条）。
 
-    Grade from the rounded credit score: A ≥ 800, B ≥ 600, C ≥ 450, D ≥ 300, E ≥ 150, F > 0, ≤ 0 TERMINATED;
-    measures are cumulative. `issued_on` = recorded issue date or the 5th Chinese working day of the next month;
-    `due_on` = 5 working days later (调休 included). A C–F result received while the previous month's C–F result
-    is still within its 5 working days supersedes it (以最新收到的信用积分级别为准).
-    """
-    rows, per_month = write_months(context, warehouse, policy, schema.credit_grades, compute.credit_grade_rows)
+
+def expected_grade(score: sa.ColumnElement, policy: Policy) -> sa.ColumnElement:
+    """第十条 as SQL: the band of the (already rounded) score under ``policy``; ≤ 0 is TERMINATED."""
+    bands = [(score <= 0, TERMINATED)] + [(score >= band.min, band.grade) for band in policy.credit.grades]
+    return sa.case(*bands, else_=sa.null())
+
+
+def _grade_metadata(rows: list[dict]) -> dict:
     grades = Counter(r["grade"] for r in rows)
-    return dg.MaterializeResult(
-        metadata=materialization_metadata(
-            schema.credit_grades,
-            sorted(rows, key=lambda r: (r["credit_score"], r["partner_id"])),
-            per_month=per_month,
-            count_by=["grade"],
-            extra={
-                "grade_distribution": dg.MetadataValue.json(dict(sorted(grades.items()))),
-                "chart": grade_chart(grades),
-                "partners_with_measures": sum(v for k, v in grades.items() if k in ACTION_GRADES),
-                "terminated": grades.get(TERMINATED, 0),
-            },
-        )
-    )
+    return {
+        "grade_distribution": dg.MetadataValue.json(dict(sorted(grades.items()))),
+        "chart": grade_chart(grades),
+        "partners_with_measures": sum(1 for r in rows if r["measures"]),
+        "terminated": grades.get(TERMINATED, 0),
+    }
 
 
-@dg.asset_check(asset=monthly_credit_scores, description="Monthly scores lie in 100..1000 (附件5 defaults).")
-def monthly_scores_in_range(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
-    m = schema.monthly_credit_scores
-    c = policy.book().latest.credit
-    bad = count_rows(
-        warehouse, sa.select(sa.func.count()).where(sa.or_(m.c.monthly_score < c.base, m.c.monthly_score > c.max_score))
-    )
-    return dg.AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
+CREDIT_GRADES = TableSpec(
+    table=schema.credit_grades,
+    compute=compute.credit_grade_rows,
+    deps=[dg.AssetDep("credit_scores", partition_mapping=previous_months(1)), "credit_issue_dates"],
+    group=CREDIT,
+    article="第十条、第十四条",
+    description="""信用评级与处罚措施（第十条、第十四条）。
 
+    Grade from the rounded credit score and the bands of the month's policy (v2.1: A ≥ 800, B ≥ 600, C ≥ 450,
+    D ≥ 300, E ≥ 150, F > 0, ≤ 0 TERMINATED); measures are cumulative. `issued_on` = recorded issue date or the
+    policy's n-th Chinese working day of the next month; `due_on` = the policy's response working days later (调休
+    included). A later result received within the previous C–F result's response days supersedes it
+    (以最新收到的信用积分级别为准).
+    """,
+    preview=lambda r: (r["credit_score"], r["partner_id"]),
+    count_by=["grade"],
+    extra_metadata=_grade_metadata,
+    check_name="grade_matches_score_band",
+    check_description="Each grade matches its score band under the month's policy (第十条).",
+    invariants=[
+        Invariant(
+            "grade_outside_its_band",
+            lambda t, p: sa.func.coalesce(expected_grade(t.c.credit_score, p), "") != t.c.grade,
+        ),
+        Invariant("due_before_issue", lambda t, _: t.c.due_on <= t.c.issued_on),
+    ],
+)
 
-@dg.asset_check(asset=credit_scores, description="Credit scores lie in 0..1000 (第九条).")
-def credit_scores_in_range(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
-    cs = schema.credit_scores
-    top = policy.book().latest.credit.max_score
-    bad = count_rows(
-        warehouse, sa.select(sa.func.count()).where(sa.or_(cs.c.credit_score < 0, cs.c.credit_score > top))
-    )
-    return dg.AssetCheckResult(passed=bad == 0, metadata={"out_of_range": bad})
-
-
-@dg.asset_check(asset=credit_grades, description="Each grade matches its score band (第十条).")
-def grade_matches_score_band(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
-    g = schema.credit_grades
-    with warehouse.engine.connect() as conn:
-        rows = conn.execute(sa.select(g.c.partner_id, g.c.month, g.c.credit_score, g.c.grade)).all()
-    book = policy.book()
-    wrong = [
-        f"{pid} {month:%Y-%m}: {score} → {grade}"
-        for pid, month, score, grade in rows
-        if grade_for(score, book.for_month(month).credit).grade != grade
-    ]
-    return dg.AssetCheckResult(passed=not wrong, metadata={"mismatches": len(wrong), "examples": wrong[:10]})
+importance_scores, _importance_checks = build(IMPORTANCE_SCORES)
+monthly_credit_scores, _monthly_checks = build(MONTHLY_CREDIT_SCORES)
+credit_scores, _credit_checks = build(CREDIT_SCORES)
+credit_grades, _grade_checks = build(CREDIT_GRADES)
+importance_scores_in_range = _importance_checks[0]
+monthly_scores_in_range = _monthly_checks[0]
+credit_scores_in_range = _credit_checks[0]
+grade_matches_score_band = _grade_checks[0]
 
 
 @dg.asset_check(asset=credit_grades, description="Every partner scored in a graded month has a grade that month.")

@@ -5,18 +5,11 @@ from decimal import Decimal
 
 import dagster as dg
 
-from migu_assets.assets._common import (
-    OWNERS,
-    SETTLEMENT,
-    VIOLATION_SENSITIVE,
-    materialization_metadata,
-    window_months,
-)
+from migu_assets.assets._common import SETTLEMENT
+from migu_assets.assets.factory import TableSpec, build, same_month
 from migu_assets.compute import settlement as compute
-from migu_assets.partitions import monthly_partitions
-from migu_assets.resources import PolicyResource, WarehouseResource
-from migu_assets.rules.periods import next_month
-from migu_assets.rules.settlement import HELD, STOPPED
+from migu_assets.resources import WarehouseResource
+from migu_assets.vocabulary import HELD, PAYABLE, STOPPED
 from migu_assets.warehouse import schema
 
 _SEVERITY = {STOPPED: 0, HELD: 1}
@@ -26,69 +19,51 @@ def _total(rows, column: str, status: str | None = None) -> str:
     return str(sum((r[column] for r in rows if status is None or r["status"] == status), Decimal("0.00")))
 
 
-@dg.asset(
-    partitions_def=monthly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    # credit_grades: the same month's grade (identity mapping). Without a renewal decision the cooperation counts
-    # as ended once the last contract's end date has passed (rules.settlement.cooperation_end).
+def _money_metadata(rows: list[dict]) -> dict:
+    return {
+        "status_counts": dg.MetadataValue.json(dict(sorted(Counter(r["status"] for r in rows).items()))),
+        "gross": _total(rows, "gross"),
+        "payable": _total(rows, "payable", PAYABLE),
+        "held_amount": _total(rows, "payable", HELD),
+        "stopped_amount": _total(rows, "payable", STOPPED),
+        "carried_out": _total(rows, "carried_out"),
+    }
+
+
+SETTLEMENTS = TableSpec(
+    table=schema.settlements,
+    compute=compute.settlement_month_rows,
+    # credit_grades: the same month's grade. Renewal decisions of earlier months decide the clearing period; the
+    # same-month edge makes a backfill run renewal_decisions for the whole range before settlements (no cycle:
+    # renewals never read settlements). Without a renewal decision the cooperation counts as ended once the last
+    # contract's end date has passed (rules.settlement.cooperation_end).
     deps=[
         "settlement_items",
         "payment_holds",
         "major_violations",
         "contracts",
-        dg.AssetDep("credit_grades", partition_mapping=dg.IdentityPartitionMapping()),
-        # Renewal decisions of earlier months decide the clearing period; the same-month edge makes a backfill
-        # run renewal_decisions for the whole range before settlements (no cycle: renewals never read settlements).
-        dg.AssetDep("renewal_decisions", partition_mapping=dg.IdentityPartitionMapping()),
+        same_month("credit_grades"),
+        same_month("renewal_decisions"),
     ],
-    group_name=SETTLEMENT,
-    owners=OWNERS,
-    kinds={"sql", "python"},
-    tags=VIOLATION_SENSITIVE,
-    metadata={"partition_expr": "month", "policy_article": "第四条/第十五条/第十九条/第二十四条"},
-)
-def settlements(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
-) -> dg.MaterializeResult:
-    """合作伙伴月度结算（第四条、第十五条、第十九条、第二十四条）。
+    group=SETTLEMENT,
+    article="第四条/第十五条/第十九条/第二十四条",
+    description="""合作伙伴月度结算（第四条、第十五条、第十九条、第二十四条）。
 
     Per partner and month, netted across its businesses: `gross = Σ info_fee`, `partner_share = Σ round2(info_fee ×
     share_ratio)` per item (第四条), `deductions`, `carried_in` = last month's negative balance (负结算, 第十五条),
     `net = partner_share − deductions + carried_in`; a negative net is carried out, else it is `payable`.
-    Status: `stopped` from the month of a major violation (第十九条); `held` for an E/F/TERMINATED grade that month
-    (第十条), a payment hold overlapping the month (联动止付, 第十五条), or phone-bill items within 9 months after the
-    cooperation ended (清算期, 第二十四条); else `payable`. Held amounts stay visible. The carry is recomputed from
-    the source items every time, so months computed alone, out of order or in one backfill give the same rows.
-    """
-    months = window_months(context)
-    with warehouse.engine.connect() as conn:
-        by_month = compute.settlement_rows(conn, policy.book(), months)
-    rows: list[dict] = []
-    per_month: dict = {}
-    for month in months:
-        month_rows = by_month.get(month, [])
-        per_month[month] = warehouse.replace_partition(
-            schema.settlements, "month", month, next_month(month), month_rows
-        )
-        context.log.info(f"settlements {month:%Y-%m}: {per_month[month]} rows")
-        rows.extend(month_rows)
-    statuses = Counter(r["status"] for r in rows)
-    return dg.MaterializeResult(
-        metadata=materialization_metadata(
-            schema.settlements,
-            sorted(rows, key=lambda r: (_SEVERITY.get(r["status"], 2), r["month"], r["partner_id"])),
-            per_month=per_month,
-            count_by=["status", "clause"],
-            extra={
-                "status_counts": dg.MetadataValue.json(dict(sorted(statuses.items()))),
-                "gross": _total(rows, "gross"),
-                "payable": _total(rows, "payable", "payable"),
-                "held_amount": _total(rows, "payable", HELD),
-                "stopped_amount": _total(rows, "payable", STOPPED),
-                "carried_out": _total(rows, "carried_out"),
-            },
-        )
-    )
+    Status: `stopped` from the month of a major violation (第十九条); `held` for a grade the policy holds that month
+    (第十条), a payment hold overlapping the month (联动止付, 第十五条), or phone-bill items within the clearing
+    months after the cooperation ended (清算期, 第二十四条); else `payable`. Held amounts stay visible. Each month is
+    recomputed from the source items (the carry from the partner's first month on), so months computed alone, out
+    of order or in one backfill give the same rows.
+    """,
+    preview=lambda r: (_SEVERITY.get(r["status"], 2), r["month"], r["partner_id"]),
+    count_by=["status", "clause"],
+    extra_metadata=_money_metadata,
+)
+
+settlements, _ = build(SETTLEMENTS)
 
 
 @dg.asset_check(

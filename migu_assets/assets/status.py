@@ -5,9 +5,10 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata
+from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata, with_provenance
+from migu_assets.assets.factory import DATABASE_RETRY, code_version
 from migu_assets.compute import status as compute
-from migu_assets.resources import WarehouseResource
+from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.warehouse import schema
 
 
@@ -29,9 +30,14 @@ class PartnerStatusConfig(dg.Config):
     owners=OWNERS,
     kinds={"sql", "python"},
     metadata={"policy_article": "第十条、第八条、附件1–4、第十五条、第十六至二十五条"},
+    code_version=code_version(compute),
+    retry_policy=DATABASE_RETRY,
 )
 def partner_status(
-    context: dg.AssetExecutionContext, config: PartnerStatusConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: PartnerStatusConfig,
+    warehouse: WarehouseResource,
+    policy: PolicyResource,
 ) -> dg.MaterializeResult:
     """合作方当前状态（运营人员首先打开的页面）。
 
@@ -44,6 +50,7 @@ def partner_status(
     as_of = compute.today() if not config.as_of else compute.as_date(config.as_of)
     with warehouse.engine.connect() as conn:
         rows = compute.partner_status_rows(conn, as_of)
+    rows = with_provenance(rows, policy.book().for_month(as_of).version, context.run_id)
     written = warehouse.replace_all(schema.partner_status, rows)
     context.log.info(f"partner_status as of {as_of}: {written} partners")
     grades = Counter(r["grade"] or "未评级" for r in rows)

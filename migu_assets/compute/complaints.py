@@ -9,19 +9,16 @@ from dataclasses import asdict
 import sqlalchemy as sa
 
 from migu_assets.compute.partners import scored_partner_ids
-from migu_assets.policy import Policy, PolicyBook
+from migu_assets.policy import PolicyBook
 from migu_assets.rules import health as health_rules
 from migu_assets.rules.complaints import notifications_for
-from migu_assets.rules.periods import next_month
+from migu_assets.rules.periods import as_date, next_month
 from migu_assets.rules.warnings import tiers_reached
 from migu_assets.warehouse.schema import complaint_tickets as tickets
 from migu_assets.warehouse.schema import daily_complaint_counts as daily
 
 UNINFORMED = "uninformed_subscription"
 
-
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.date) -> list[dict]:
@@ -40,7 +37,7 @@ def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.
     rows = []
     rules_by_month: dict[dt.date, object] = {}
     for pid, d, n in conn.execute(q):
-        d = _as_date(d)
+        d = as_date(d)
         month = d.replace(day=1)
         if month not in rules_by_month:  # one policy lookup per month, not per row
             rules_by_month[month] = book.for_month(month).complaints
@@ -49,8 +46,9 @@ def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.
     return rows
 
 
-def warning_tier_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def warning_tier_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``warning_tiers`` rows for ``month`` (SPEC §3) from the stored daily counts."""
+    policy = book.for_month(month)
     q = (
         sa.select(daily.c.partner_id, daily.c.day, daily.c.notifications)
         .where(daily.c.day >= month, daily.c.day < next_month(month), daily.c.notifications > 0)
@@ -58,7 +56,7 @@ def warning_tier_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> li
     )
     per_partner: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
     for pid, d, n in conn.execute(q):
-        per_partner[pid].append((_as_date(d), int(n)))
+        per_partner[pid].append((as_date(d), int(n)))
     rows = []
     for pid, days in per_partner.items():
         rows.extend(asdict(r) for r in tiers_reached(pid, month, days, policy.warning_tiers))
@@ -90,8 +88,9 @@ def timely_counts(conn: sa.Connection, month: dt.date) -> dict[str, tuple[int, i
     return {pid: (int(ok or 0), int(n)) for pid, ok, n in conn.execute(q)}
 
 
-def health_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def health_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``health_scores`` rows (SPEC §4.1) for every partner scored in ``month``."""
+    policy = book.for_month(month)
     notes = monthly_notifications(conn, month)
     timely = timely_counts(conn, month)
     rows = []

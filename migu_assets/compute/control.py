@@ -7,14 +7,10 @@ from dataclasses import asdict
 
 import sqlalchemy as sa
 
-from migu_assets.policy import Policy
+from migu_assets.policy import PolicyBook
 from migu_assets.rules.control import ControlEvent, control_actions
-from migu_assets.rules.periods import next_month
+from migu_assets.rules.periods import as_date, next_month
 from migu_assets.warehouse.schema import control_events as events
-
-
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def month_events(conn: sa.Connection, month: dt.date) -> list[ControlEvent]:
@@ -33,12 +29,13 @@ def month_events(conn: sa.Connection, month: dt.date) -> list[ControlEvent]:
         .where(events.c.event_date >= month, events.c.event_date < next_month(month))
         .order_by(events.c.event_date, events.c.event_id)
     )
-    return [ControlEvent(**{**row, "event_date": _as_date(row["event_date"])}) for row in conn.execute(q).mappings()]
+    return [ControlEvent(**{**row, "event_date": as_date(row["event_date"])}) for row in conn.execute(q).mappings()]
 
 
-def control_action_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def control_action_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``control_actions`` rows for ``month``: every action of the events dated in the month.
 
     Escalation counts are per calendar month, so a month needs only its own events and months are independent.
     """
+    policy = book.for_month(month)
     return [asdict(a) for a in control_actions(month_events(conn, month), policy.control)]

@@ -9,16 +9,18 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from migu_assets.compute.partners import scored_partner_ids
-from migu_assets.policy import Policy
+from migu_assets.policy import PolicyBook
 from migu_assets.rules import credit as credit_rules
 from migu_assets.rules import importance as importance_rules
 from migu_assets.rules.periods import add_months, next_month
 from migu_assets.rules.workdays import WorkdayCalendar
+from migu_assets.vocabulary import measure_names
 from migu_assets.warehouse import schema as s
 
 
-def importance_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def importance_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``importance_scores`` rows for every partner scored in ``month`` (SPEC §4.2)."""
+    policy = book.for_month(month)
     scored = scored_partner_ids(conn, month)
     parents = dict(conn.execute(sa.select(s.partners.c.partner_id, s.partners.c.parent_company_id)).tuples().all())
     d = s.importance_declarations
@@ -64,8 +66,9 @@ def importance_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list
     return rows
 
 
-def monthly_credit_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def monthly_credit_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``monthly_credit_scores`` (SPEC §4.3) from the month's health and importance rows."""
+    policy = book.for_month(month)
     h, i = s.health_scores, s.importance_scores
     q = (
         sa.select(h.c.partner_id, h.c.health, sa.func.coalesce(i.c.importance, 0).label("importance"))
@@ -105,8 +108,9 @@ def _violations_in(conn: sa.Connection, month: dt.date) -> dict[str, tuple[str, 
     return out
 
 
-def credit_score_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def credit_score_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``credit_scores`` (SPEC §5): weighted over m, m−1, m−2, renormalised; 0 on a major violation in m."""
+    policy = book.for_month(month)
     m = s.monthly_credit_scores
     window = [add_months(month, -k) for k in range(len(policy.credit.window_weights))]
     history: dict[str, dict[dt.date, Decimal]] = defaultdict(dict)
@@ -150,8 +154,9 @@ def credit_score_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> li
     return rows
 
 
-def credit_grade_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def credit_grade_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``credit_grades`` (SPEC §5) with cumulative measures, issue and due dates, and supersession."""
+    policy = book.for_month(month)
     c = policy.credit
     calendar = WorkdayCalendar(policy.calendar)
     cs, cid = s.credit_scores, s.credit_issue_dates
@@ -186,7 +191,7 @@ def credit_grade_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> li
         prev = scores[prev_month].get(pid)
         prev_grade = credit_rules.grade_for(prev, c).grade if prev is not None else None
         sup = credit_rules.supersedes(prev_grade, prev_due, g.grade, issued_on)
-        measures = "；".join(g.measures)
+        measures = "；".join(measure_names(g.measures))
         if g.grade == credit_rules.TERMINATED:
             clause = "第十条/终止"
             cause = f"因重大违规{violation_of[pid]}违规扣分至0（第十二条）" if pid in violation_of else ""
@@ -196,8 +201,8 @@ def credit_grade_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> li
             text = f"{month:%Y年%m月}信用积分{score}分（{g.band}），评级{g.grade}"
             text += f"：{measures}" if measures else "，无处罚措施"
         text += f"；结果于{issued_on}下发"
-        if g.grade in credit_rules.ACTION_GRADES:
-            text += f"，须于5个工作日内（最迟{due_on}，含当日，第十四条）按评级处理"
+        if g.grade in c.action_grades:
+            text += f"，须于{c.response_working_days}个工作日内（最迟{due_on}，含当日，第十四条）按评级处理"
         if sup:
             text += f"；{prev_month:%Y年%m月}的{prev_grade}级结果尚未到期（{prev_due}），以最新收到的级别为准"
         rows.append(

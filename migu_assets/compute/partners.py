@@ -10,7 +10,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from migu_assets.rules.periods import next_month
+from migu_assets.rules.periods import as_date, next_month
 from migu_assets.warehouse.schema import major_violations, partners
 
 
@@ -23,8 +23,7 @@ def first_violation_months(conn: sa.Connection, before: dt.date) -> dict[str, dt
     )
     out = {}
     for pid, first in conn.execute(q):
-        first = first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first))
-        out[pid] = first.replace(day=1)
+        out[pid] = as_date(first).replace(day=1)
     return out
 
 

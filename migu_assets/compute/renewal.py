@@ -15,31 +15,25 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from migu_assets.policy import Policy
+from migu_assets.policy import Policy, PolicyBook
 from migu_assets.rules import renewal as rules
 from migu_assets.rules.numbers import to_decimal
-from migu_assets.rules.periods import add_months, next_month
+from migu_assets.rules.periods import add_months, as_date, next_month
 from migu_assets.warehouse.schema import contracts, credit_scores, major_violations, partners
-
-
-def _date(value) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _contract(row: sa.RowMapping) -> rules.Contract:
     return rules.Contract(
         contract_id=row["contract_id"],
         partner_id=row["partner_id"],
-        end_date=_date(row["end_date"]),
+        end_date=as_date(row["end_date"]),
         rights_delivered=bool(row["rights_delivered"]),
         product_launched=bool(row["product_launched"]),
         launch_blocked_by_partner=bool(row["launch_blocked_by_partner"]),
         qualification_ok=bool(row["qualification_ok"]),
-        exit_requested_on=_date(row["exit_requested_on"]),
-        decision_on=_date(row["decision_on"]),
-        signed_on=_date(row["signed_on"]),
+        exit_requested_on=as_date(row["exit_requested_on"]),
+        decision_on=as_date(row["decision_on"]),
+        signed_on=as_date(row["signed_on"]),
     )
 
 
@@ -65,10 +59,10 @@ def partner_records(
         v.partner_id.in_(ids), v.occurred_on < end
     )
     for pid, vid, occurred, vtype, bad in conn.execute(q):
-        violations[pid].append(rules.Violation(vid, _date(occurred), vtype, bool(bad)))
+        violations[pid].append(rules.Violation(vid, as_date(occurred), vtype, bool(bad)))
     c = credit_scores.c
     zero = {
-        pid: _date(first)
+        pid: as_date(first)
         for pid, first in conn.execute(
             sa.select(c.partner_id, sa.func.min(c.month))
             .where(c.partner_id.in_(ids), c.month <= month, c.credit_score <= 0)
@@ -81,7 +75,7 @@ def partner_records(
         c.partner_id.in_(ids), c.month >= window_start, c.month <= month
     )
     for pid, m, score in conn.execute(q):
-        scores[pid][_date(m)] = to_decimal(score)
+        scores[pid][as_date(m)] = to_decimal(score)
     return {
         pid: rules.PartnerRecord(
             partner_id=pid,
@@ -94,8 +88,9 @@ def partner_records(
     }
 
 
-def renewal_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
+def renewal_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
     """``renewal_decisions`` rows of ``month``: one per contract under review, plus 第二十五条 abandonments."""
+    policy = book.for_month(month)
     r = policy.renewal
     first_end = add_months(month, r.lead_months)
     reviewed = _contracts_where(conn, contracts.c.end_date >= first_end, contracts.c.end_date < next_month(first_end))

@@ -20,15 +20,12 @@ import sqlalchemy as sa
 
 from migu_assets.policy import PolicyBook
 from migu_assets.rules import settlement as rules
-from migu_assets.rules.periods import month_start, next_month
+from migu_assets.rules.periods import as_date, month_start, next_month
 from migu_assets.warehouse import schema as s
 from migu_assets.warehouse.schema import Money
 
 PHONE_BILL = "phone_bill"
 
-
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def item_share_sql(dialect: str) -> sa.ColumnElement:
@@ -67,7 +64,7 @@ def monthly_amounts(conn: sa.Connection, before: dt.date) -> dict[str, dict[dt.d
     )
     out: dict[str, dict[dt.date, rules.MonthAmounts]] = defaultdict(dict)
     for pid, month, gross, share, deductions, phone_bill in conn.execute(q):
-        out[pid][month_start(_as_date(month))] = rules.MonthAmounts(gross, share, deductions, bool(phone_bill))
+        out[pid][month_start(as_date(month))] = rules.MonthAmounts(gross, share, deductions, bool(phone_bill))
     return out
 
 
@@ -81,7 +78,7 @@ def first_violations(conn: sa.Connection, before: dt.date) -> dict[str, rules.Vi
     )
     out: dict[str, rules.Violation] = {}
     for pid, vid, occurred, vtype in conn.execute(q):
-        out.setdefault(pid, rules.Violation(vid, _as_date(occurred), int(vtype)))
+        out.setdefault(pid, rules.Violation(vid, as_date(occurred), int(vtype)))
     return out
 
 
@@ -89,7 +86,7 @@ def grades(conn: sa.Connection, start: dt.date, end: dt.date) -> dict[tuple[str,
     """(partner, month) → the month's own credit grade, for months in ``[start, end)``."""
     g = s.credit_grades
     q = sa.select(g.c.partner_id, g.c.month, g.c.grade).where(g.c.month >= start, g.c.month < end)
-    return {(pid, month_start(_as_date(m))): grade for pid, m, grade in conn.execute(q)}
+    return {(pid, month_start(as_date(m))): grade for pid, m, grade in conn.execute(q)}
 
 
 def holds(conn: sa.Connection, start: dt.date, end: dt.date) -> dict[str, list[rules.Hold]]:
@@ -100,7 +97,7 @@ def holds(conn: sa.Connection, start: dt.date, end: dt.date) -> dict[str, list[r
     )
     out: dict[str, list[rules.Hold]] = defaultdict(list)
     for pid, hs, he, why in conn.execute(q):
-        out[pid].append(rules.Hold(_as_date(hs), _as_date(he) if he is not None else None, why))
+        out[pid].append(rules.Hold(as_date(hs), as_date(he) if he is not None else None, why))
     return out
 
 
@@ -112,13 +109,13 @@ def contracts_and_decisions(
     contracts: dict[str, list[rules.Contract]] = defaultdict(list)
     q = sa.select(c.c.partner_id, c.c.contract_id, c.c.start_date, c.c.end_date).where(c.c.start_date < before)
     for pid, cid, start, end in conn.execute(q):
-        contracts[pid].append(rules.Contract(cid, _as_date(start), _as_date(end)))
+        contracts[pid].append(rules.Contract(cid, as_date(start), as_date(end)))
     decisions: dict[str, list[rules.Decision]] = defaultdict(list)
     started = sa.select(c.c.contract_id).where(c.c.start_date < before)
     for cid, month, decision in conn.execute(
         sa.select(r.c.contract_id, r.c.month, r.c.decision).where(r.c.contract_id.in_(started))
     ):
-        decisions[cid].append(rules.Decision(_as_date(month), decision))
+        decisions[cid].append(rules.Decision(as_date(month), decision))
     return contracts, decisions
 
 
@@ -170,13 +167,18 @@ def settlement_rows(conn: sa.Connection, book: PolicyBook, months: Sequence[dt.d
     return out
 
 
+def settlement_month_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
+    """``settlements`` rows of one month (the compute signature of every monthly table), from source items."""
+    return settlement_rows(conn, book, [month])[month_start(month)]
+
+
 # ---------------------------------------------------------------- checks
 def reconciliation(conn: sa.Connection) -> list[dict]:
     """Per month that has settlement rows: Σ gross / Σ deductions of the settlements against Σ info_fee /
     Σ deductions of ``settlement_items``, both summed in SQL (exact). Only mismatching months are returned."""
     st, si = s.settlements, s.settlement_items
     ours = {
-        month_start(_as_date(m)): (g, d)
+        month_start(as_date(m)): (g, d)
         for m, g, d in conn.execute(
             sa.select(
                 st.c.month,
@@ -188,7 +190,7 @@ def reconciliation(conn: sa.Connection) -> list[dict]:
     if not ours:
         return []
     theirs = {
-        month_start(_as_date(m)): (g, d)
+        month_start(as_date(m)): (g, d)
         for m, g, d in conn.execute(
             sa.select(
                 si.c.month,

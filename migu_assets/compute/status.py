@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from migu_assets.rules.numbers import to_decimal
-from migu_assets.rules.periods import add_months, month_start
-from migu_assets.rules.renewal import ABANDONED, DECISION_NAMES
+from migu_assets.rules.periods import add_months, as_date, month_start
+from migu_assets.rules.renewal import ABANDONED
+from migu_assets.vocabulary import ACTION_NAMES, DECISION_NAMES, SETTLEMENT_NAMES, TARGET_NAMES
 from migu_assets.warehouse.schema import (
     contracts,
     control_actions,
@@ -42,20 +43,12 @@ from migu_assets.warehouse.schema import (
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 
-SETTLEMENT_NAMES = {"payable": "正常结算", "held": "暂停支付", "stopped": "停止结算"}
-ACTION_NAMES = {"suspend_promotion": "暂停推广", "warning": "警告", "manual_per_issuer": "按发函/拨测单位要求处理"}
-TARGET_NAMES = {"sub_channel": "子渠道", "business": "业务", "partner": "全部业务"}
 NO_MEASURES = {"", "[]", "无"}
 
 
 def today() -> dt.date:
     return dt.datetime.now(TIMEZONE).date()
 
-
-def as_date(value) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _latest_per_partner(conn: sa.Connection, table: sa.Table, before: dt.date) -> dict[str, sa.RowMapping]:

@@ -8,6 +8,7 @@ and the key.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -69,10 +70,13 @@ class ImportanceRules(_Strict):
     cap: int = Field(gt=0)
 
 
+MeasureCode = Literal["stop_new_business", "suspend_billing_or_promotion", "suspend_settlement", "suspend_all_sales"]
+
+
 class GradeBand(_Strict):
     grade: Literal["A", "B", "C", "D", "E", "F"]
     min: Decimal
-    measures: list[str]
+    measures: list[MeasureCode]  # 第十条, cumulative; Chinese names in migu_assets.vocabulary
 
 
 class CreditRules(_Strict):
@@ -82,7 +86,7 @@ class CreditRules(_Strict):
     window_weights: list[Decimal] = Field(min_length=1)
     max_score: Decimal
     grades: list[GradeBand]
-    terminated_measures: list[str]
+    terminated_measures: list[Literal["terminate_cooperation"]]
     issue_working_day: int = Field(ge=1)
     response_working_days: int = Field(ge=1)
 
@@ -92,6 +96,11 @@ class CreditRules(_Strict):
         if any(w <= 0 for w in v):
             raise ValueError("every window weight must be > 0")
         return v
+
+    @property
+    def action_grades(self) -> tuple[str, ...]:
+        """Grades whose result requires measures (第十四条: handled within the response days), TERMINATED last."""
+        return (*(g.grade for g in self.grades if g.measures), "TERMINATED")
 
     @field_validator("grades")
     @classmethod
@@ -235,6 +244,9 @@ class PolicyBook:
         dates = [p.effective_from for p in self.versions]
         if len(set(dates)) != len(dates):
             raise PolicyError("two policy versions share one effective_from")
+        names = [p.version for p in self.versions]
+        if len(set(names)) != len(names):
+            raise PolicyError("two policy versions share one version name (rows record it as their provenance)")
 
     def for_month(self, month: dt.date) -> Policy:
         """The version in force on ``month``'s first day."""
@@ -267,9 +279,14 @@ def load_policy_file(path: Path) -> Policy:
         raise PolicyError(f"{path}: invalid policy: {problems}") from exc
 
 
+def policy_dir(directory: Path | str | None = None) -> Path:
+    """``directory``, else ``MIGU_POLICY_DIR``, else the shipped policy folder: every reader resolves it here."""
+    return Path(directory or os.environ.get("MIGU_POLICY_DIR") or POLICY_DIR)
+
+
 def load_policy_book(directory: Path | str | None = None) -> PolicyBook:
-    """Load every ``*.yaml`` in ``directory`` (default: the shipped policy folder)."""
-    folder = Path(directory) if directory else POLICY_DIR
+    """Load every ``*.yaml`` in :func:`policy_dir` (``directory`` / ``MIGU_POLICY_DIR`` / the shipped folder)."""
+    folder = policy_dir(directory)
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise PolicyError(f"{folder}: no policy *.yaml file")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from migu_assets.report import labels as L
+from migu_assets import vocabulary as L
 from migu_assets.report.data import MonthData
 
 OVERVIEW = "总览"

@@ -18,21 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from migu_assets.policy import ImportanceRules
+from migu_assets.vocabulary import BUSINESS_MEASURE_NAMES, IMPORTANCE_ITEM_NAMES
 
 CLAUSE = "附件5/战略重要性"
 
-_ITEM_NAMES = {
-    "cmcc_strategic_agreement": "与中国移动集团公司签订战略合作协议",
-    "national_media_portal": "国家级、中央级媒体门户",
-    "migu_strategic_agreement": "与咪咕文化、咪咕音乐签订战略合作协议",
-    "listed_company_or_soe": "A股上市、其它国家地区上市、央企",
-    "provincial_media_portal": "省级媒体门户",
-}
-_MEASURE_NAMES = {
-    "info_fee_revenue": "当月信息费收入（分成前）",
-    "migu_purchases": "购买咪咕音乐产品/服务",
-    "migu_ad_spend": "投放/代理咪咕音乐广告",
-}
 
 
 @dataclass(frozen=True)
@@ -78,7 +67,7 @@ def importance_for(
     notes: list[str] = []
     counted: list[tuple[int, Declaration]] = []
     for d in sorted(declarations, key=lambda d: (d.reviewed_on, d.declaration_id)):
-        label = _ITEM_NAMES.get(d.item, d.item)
+        label = IMPORTANCE_ITEM_NAMES.get(d.item, d.item)
         if not in_force(d, month):
             notes.append(f"申报{d.declaration_id}（{label}）于{d.reviewed_on}复核通过，不追溯本月")
             continue
@@ -96,7 +85,7 @@ def importance_for(
     for key, threshold in rules.operational_thresholds.items():
         amount = (business or {}).get(key, Decimal(0))
         if amount >= threshold:
-            met.append(f"{_MEASURE_NAMES[key]}{amount}元≥{threshold}元")
+            met.append(f"{BUSINESS_MEASURE_NAMES[key]}{amount}元≥{threshold}元")
     operational = rules.operational_points if met else 0
     importance = min(rules.cap, company + operational)
     items = [f"{d.declaration_id}:{d.item}={company}" for d in best] + [f"运营:{m}" for m in met]
@@ -104,7 +93,8 @@ def importance_for(
     if best:
         d = best[0]
         auth = f"（经母公司{d.authorized_by_parent}独家授权）" if d.authorized_by_parent else ""
-        parts.append(f"公司重要性{company}分：{_ITEM_NAMES.get(d.item, d.item)}{auth}，申报{d.declaration_id}")
+        item = IMPORTANCE_ITEM_NAMES.get(d.item, d.item)
+        parts.append(f"公司重要性{company}分：{item}{auth}，申报{d.declaration_id}")
     else:
         parts.append("公司重要性0分：无生效的复核通过申报")
     parts.append(f"运营重要性{operational}分" + (f"：{'；'.join(met)}" if met else "：未达运营重要性标准"))

@@ -14,6 +14,13 @@ from dateutil.relativedelta import relativedelta
 from migu_assets.policy import Period
 
 
+def as_date(value) -> dt.date | None:
+    """A date read back from either database (SQLite aggregates return ISO text); None stays None."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """Calendar-month arithmetic from ``day``, clamped to month end (never month by month)."""
     return day + relativedelta(months=months)

@@ -34,20 +34,16 @@ from decimal import Decimal
 
 from migu_assets.policy import RenewalRules
 from migu_assets.rules.periods import add_months, month_start
+from migu_assets.vocabulary import (  # noqa: F401 (re-exported decision codes)
+    ABANDONED,
+    DECISION_NAMES,
+    DECISION_TERMINATED,
+    NOT_RENEWED,
+    PARTNER_EXIT,
+    RENEW,
+)
 
-TERMINATED = "terminated"
-NOT_RENEWED = "not_renewed"
-PARTNER_EXIT = "partner_exit"
-RENEW = "renew"
-ABANDONED = "abandoned"
-
-DECISION_NAMES = {
-    TERMINATED: "终止合作",
-    NOT_RENEWED: "不予续约",
-    PARTNER_EXIT: "合作方主动退出",
-    RENEW: "续约",
-    ABANDONED: "视为主动放弃",
-}
+TERMINATED = DECISION_TERMINATED
 
 ART_RIGHTS = "第十七条"
 ART_LAUNCH = "第十八条"

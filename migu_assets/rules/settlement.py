@@ -35,12 +35,20 @@ from decimal import Decimal
 from migu_assets.policy import SettlementRules
 from migu_assets.rules.numbers import round2
 from migu_assets.rules.periods import add_months, month_end, month_start, next_month
+from migu_assets.vocabulary import (
+    ABANDONED,
+    DECISION_NAMES,
+    DECISION_TERMINATED,
+    HELD,
+    NOT_RENEWED,
+    PARTNER_EXIT,
+    PAYABLE,
+    RENEW,
+    STOPPED,
+)
 
 ZERO = Decimal("0.00")
 
-PAYABLE = "payable"
-HELD = "held"
-STOPPED = "stopped"
 
 CLAUSE_PAYABLE = "第四条"
 CLAUSE_STOPPED = "第十九条"
@@ -48,15 +56,9 @@ CLAUSE_GRADE = "第十条"
 CLAUSE_HOLD = "第十五条/联动止付"
 CLAUSE_CLEARING = "第二十四条/清算期"
 
-ENDING_DECISIONS = frozenset({"not_renewed", "terminated", "partner_exit"})
-CONTINUING_DECISIONS = frozenset({"renew"})
-IGNORED_DECISIONS = frozenset({"abandoned"})
-DECISION_NAMES = {
-    "not_renewed": "不予续约",
-    "terminated": "终止合作",
-    "partner_exit": "合作伙伴主动退出",
-    "renew": "续约",
-}
+ENDING_DECISIONS = frozenset({NOT_RENEWED, DECISION_TERMINATED, PARTNER_EXIT})
+CONTINUING_DECISIONS = frozenset({RENEW})
+IGNORED_DECISIONS = frozenset({ABANDONED})
 
 
 # ---------------------------------------------------------------- amounts (第四条, 第十五条)

@@ -60,6 +60,11 @@ def _col(name, type_, nullable=True, **kw):
     return sa.Column(name, type_, nullable=nullable, **kw)
 
 
+def _provenance() -> list[sa.Column]:
+    """Every output row: the policy version it was computed under and the Dagster run that wrote it."""
+    return [_col("policy_version", sa.String(32)), _col("run_id", sa.String(64))]
+
+
 # ---------------------------------------------------------------- source tables (SPEC §1)
 partners = sa.Table(
     "partners",
@@ -214,6 +219,7 @@ daily_complaint_counts = sa.Table(
     _col("day", sa.Date, primary_key=True, nullable=False),
     _col("complaints", sa.Integer, nullable=False),
     _col("notifications", sa.Integer, nullable=False),
+    *_provenance(),
     sa.Index("ix_daily_complaint_counts_day", "day"),
 )
 
@@ -231,6 +237,7 @@ warning_tiers = sa.Table(
     _col("code_suspended_until", sa.Date, nullable=False),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_warning_tiers_month", "month"),
 )
 
@@ -244,6 +251,7 @@ health_scores = sa.Table(
     _col("health", sa.Integer, nullable=False),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_health_scores_month", "month"),
 )
 
@@ -258,6 +266,7 @@ importance_scores = sa.Table(
     _col("items", sa.Text, nullable=False),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_importance_scores_month", "month"),
 )
 
@@ -271,6 +280,7 @@ monthly_credit_scores = sa.Table(
     _col("monthly_score", Score(), nullable=False),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_monthly_credit_scores_month", "month"),
 )
 
@@ -284,6 +294,7 @@ credit_scores = sa.Table(
     _col("violation_id", sa.String(64)),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_credit_scores_month", "month"),
 )
 
@@ -300,6 +311,7 @@ credit_grades = sa.Table(
     _col("supersedes_month", sa.Date),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_credit_grades_month", "month"),
 )
 
@@ -320,6 +332,7 @@ control_actions = sa.Table(
     _col("issuer_requirement", sa.Text),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_control_actions_month", "month", "partner_id"),
 )
 
@@ -338,6 +351,7 @@ settlements = sa.Table(
     _col("status", sa.String(16), nullable=False),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_settlements_month", "month"),
 )
 
@@ -353,6 +367,7 @@ renewal_decisions = sa.Table(
     _col("late_notice", sa.Boolean, nullable=False),
     _col("reasons", sa.Text, nullable=False),
     _col("clause", sa.Text, nullable=False),
+    *_provenance(),
     sa.Index("ix_renewal_decisions_month", "month"),
 )
 
@@ -373,6 +388,7 @@ partner_status = sa.Table(
     _col("renewal_decision", sa.String(16)),
     _col("reentry_banned_until", sa.Date),
     _col("reason", sa.Text, nullable=False),
+    *_provenance(),
 )
 
 OUTPUT_TABLES: dict[str, sa.Table] = {
