@@ -94,6 +94,8 @@ def test_draft_replaces_every_version_of_the_range_and_keeps_the_earlier_ones(tm
     assert mixed.for_month(FEB).version == "v2.2-草案"
     assert mixed.for_month(dt.date(2024, 5, 1)).version == "v2.2-草案"  # the published April version is replaced
     assert [g.min for g in mixed.for_month(MAR).credit.grades][:2] == [Decimal(900), Decimal(700)]
+    copied = draft_book(book, load_draft(SHIPPED), FEB)  # a copy of the shipped file, version not changed
+    assert copied.for_month(FEB).version == f"{base.version}+草案"
 
 
 def test_a_broken_draft_is_refused_naming_the_key(tmp_path, sqlite_url, monkeypatch):
@@ -170,6 +172,9 @@ def test_whatif_on_both_databases_changes_grades_and_leaves_the_published_tables
             )
             assert r["grade"] == expected, r
     assert not _rows(scenario, schema.partner_status)  # only the chain is computed, nothing else copied
+    published_version = load_policy_book().for_month(JAN).version
+    assert {r["policy_version"] for r in drafted} == {"v2.2-草案"}  # provenance: the draft's rows say so
+    assert {r["policy_version"] for r in _rows(scenario, grades, grades.c.month == JAN)} == {published_version}
 
     # visible in the comparison: grades, scores (health weight 8) and withheld money (C held) change
     assert outcome.changed > 0 and outcome.grades_published.get("A", 0) > outcome.grades_draft.get("A", 0)
@@ -196,6 +201,7 @@ def test_whatif_on_both_databases_changes_grades_and_leaves_the_published_tables
     # the same scenario again with the published policy as the "draft": the store is rebuilt, nothing differs
     same = run_whatif(WhatIfRequest(SHIPPED, FEB, MAR, name="v2_2"), db_url, progress=lambda _: None)
     assert same.changed == 0 and same.rows == outcome.rows
+    assert same.draft_version == f"{published_version}+草案"
     assert same.grades_published == same.grades_draft == outcome.grades_published
     assert snapshot(db_url) == before
 

@@ -13,8 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from migu_assets.report.labels import GRADE_ORDER, SETTLEMENT_NAMES, grade_name, named
-from migu_assets.rules.settlement import HELD, STOPPED
+from migu_assets.vocabulary import GRADE_ORDER, HELD, SETTLEMENT_NAMES, STOPPED, grade_name, named
 from migu_assets.warehouse.schema import credit_grades, partners, settlements
 
 ZERO = Decimal("0.00")

@@ -53,11 +53,21 @@ def load_draft(path: Path | str) -> Policy:
     return load_policy_file(path)
 
 
+DRAFT_MARK = "+草案"
+
+
 def draft_book(published: PolicyBook, draft: Policy, first_month: dt.date) -> PolicyBook:
-    """``published`` up to ``first_month``, then ``draft`` (its ``effective_from`` moved to ``first_month``)."""
+    """``published`` up to ``first_month``, then ``draft`` (its ``effective_from`` moved to ``first_month``).
+
+    Rows record their policy version: a draft still named like a published version (a copied file whose
+    ``version`` was not changed) is recorded as ``<version>+草案`` so no scenario row passes for a published one.
+    """
     first_month = first_month.replace(day=1)
     earlier = [p for p in published.versions if p.effective_from < first_month]
-    return PolicyBook([*earlier, draft.model_copy(update={"effective_from": first_month})])
+    update: dict = {"effective_from": first_month}
+    if draft.version in {p.version for p in published.versions}:
+        update["version"] = f"{draft.version}{DRAFT_MARK}"
+    return PolicyBook([*earlier, draft.model_copy(update=update)])
 
 
 @cache

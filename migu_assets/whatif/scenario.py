@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from migu_assets.policy import Policy, PolicyError
+from migu_assets.policy import Policy, PolicyError, load_policy_book
 from migu_assets.resources import WarehouseResource
 from migu_assets.rules.periods import month_end, month_start, months_between, next_month
 from migu_assets.settings import partitions_start
@@ -24,7 +24,7 @@ from migu_assets.warehouse import migrate
 from migu_assets.warehouse.engine import engine_for
 from migu_assets.whatif import compare as cmp
 from migu_assets.whatif import store
-from migu_assets.whatif.draft import DraftPolicyResource, load_draft, problems
+from migu_assets.whatif.draft import DraftPolicyResource, draft_book, load_draft, problems
 from migu_assets.whatif.workbook import write_comparison
 
 # Dagster's partition-range run tags (a single run over a range of partitions).
@@ -87,14 +87,20 @@ def run_tags(scenario: str, draft_version: str, months: str) -> dict[str, str]:
     return {"migu/scenario": scenario, "migu/draft_version": draft_version, "migu/months": months}
 
 
-def check_request(request: WhatIfRequest, warehouse_url: str, today: dt.date | None = None) -> Policy:
-    """The validated draft, or :class:`WhatIfError` saying what is wrong (nothing is written)."""
+def check_request(
+    request: WhatIfRequest, warehouse_url: str, today: dt.date | None = None, policy_directory: str = ""
+) -> Policy:
+    """The validated draft as it will be in force, or :class:`WhatIfError` saying what is wrong (nothing written)."""
     try:
         draft = load_draft(request.draft_path)
     except PolicyError as exc:
         lines = "\n".join(f"  {line}" for line in problems(exc))
         raise WhatIfError(f"草案政策文件 {request.draft_path} 无效，未做任何计算：\n{lines}") from None
     first, last = month_start(request.first_month), month_start(request.last_month)
+    try:
+        draft = draft_book(load_policy_book(policy_directory or None), draft, first).for_month(first)
+    except PolicyError as exc:
+        raise WhatIfError(f"现行政策文件无法读取：{exc}") from None
     if last < first:
         raise WhatIfError(f"结束月份 {last:%Y-%m} 早于开始月份 {first:%Y-%m}")
     if first < partitions_start():
@@ -177,7 +183,7 @@ def run_whatif(
     today: dt.date | None = None,
 ) -> WhatIfOutcome:
     """The whole what-if run; the published tables are only read."""
-    draft = check_request(request, warehouse_url, today)
+    draft = check_request(request, warehouse_url, today, policy_directory)
     name = request.scenario
     try:
         with store.scenario_lock(warehouse_url, name):

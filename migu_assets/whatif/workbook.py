@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migu_assets.report.labels import SETTLEMENT_NAMES, grade_name, named
 from migu_assets.report.sheets import Column, Sheet
 from migu_assets.report.xlsx import write_workbook
+from migu_assets.vocabulary import SETTLEMENT_NAMES, grade_name, named
 from migu_assets.whatif.compare import FIELD_NAMES, Comparison, grade_order
 
 ABOUT, DETAIL, GRADES = "说明", "对比明细", "评级分布"
