@@ -15,6 +15,7 @@ from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.sensors.status import build_status_refresh
 from migu_assets.sensors.violations import build_major_violation_sensor
 from migu_assets.settings import default_warehouse_url
+from migu_assets.whatif.job import whatif_job
 
 computed_assets = dg.load_assets_from_package_module(assets_package)
 asset_checks = dg.load_asset_checks_from_package_module(assets_package)
@@ -44,7 +45,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*source_tables, *computed_assets],
         asset_checks=asset_checks,
-        jobs=[daily_job, monthly_job, *status_jobs],
+        jobs=[daily_job, monthly_job, *status_jobs, whatif_job],
         schedules=build_schedules(daily_job, monthly_job),
         sensors=[build_major_violation_sensor(computed_assets), *status_sensors],
         resources=resources or default_resources(),
