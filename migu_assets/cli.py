@@ -215,6 +215,25 @@ def explain(
 
 
 @app.command()
+def notices(
+    month: str = typer.Option(..., "--month", help="Month, YYYY-MM"),
+    partner: list[str] | None = typer.Option(None, "--partner", help="Only this partner (repeatable)"),
+    out: Path | None = typer.Option(None, "--out", file_okay=False, help="Folder; default $MIGU_HOME/notices"),
+) -> None:
+    """Write the month's result letters (结果通知函, DOCX + PDF) from the warehouse without Dagster; print paths."""
+    from migu_assets.notices import build_notices
+
+    engine = _engine()
+    _require_schema(engine)
+    first = _month(month, "--month")
+    result = build_notices(engine, first, out, partners=partner or None)
+    if not result.files:
+        typer.secho(f"no letter for {first:%Y-%m}: no partner with a C–F result, warning or control action", err=True)
+    for f in result.files:
+        typer.echo(str(f.path))
+
+
+@app.command()
 def where() -> None:
     """Print where the warehouse and the Dagster home are."""
     from migu_assets.runner import ensure_dagster_home
