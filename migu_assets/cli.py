@@ -1,4 +1,4 @@
-"""``migu-assets``: the operator's command line (init, load, demo, run, report, explain)."""
+"""``migu-assets``: the operator's command line (init, load, demo, run, report, explain, notices, notify)."""
 
 from __future__ import annotations
 
@@ -231,6 +231,38 @@ def notices(
         typer.secho(f"no letter for {first:%Y-%m}: no partner with a C–F result, warning or control action", err=True)
     for f in result.files:
         typer.echo(str(f.path))
+
+
+@app.command()
+def notify(
+    test: bool = typer.Option(False, "--test", help="Send a test message to each configured channel"),
+) -> None:
+    """List the notification channels (MIGU_NOTIFY_CONFIG / MIGU_NOTIFY_* variables); --test sends to each."""
+    from migu_assets.notify import ConfigError, load_config, send_test
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        typer.secho(f"通知配置错误：{exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    for name in config.skipped:
+        typer.secho(f"{name}: skipped (a required value is empty — is its environment variable set?)", err=True)
+    if not config.channels:
+        typer.secho("no notification channel configured (see README: Notifications)", fg="red", err=True)
+        raise typer.Exit(2)
+    if not test:
+        for channel in config.channels:
+            events = ", ".join(sorted(channel.events)) if channel.events else "all events"
+            typer.echo(f"{channel.name}\t{channel.kind}\t{events}")
+        return
+    results = send_test(config)
+    for name, error in results.items():
+        if error:
+            typer.secho(f"{name}: FAILED {error}", fg="red")
+        else:
+            typer.echo(f"{name}: sent")
+    if any(results.values()):
+        raise typer.Exit(1)
 
 
 @app.command()
