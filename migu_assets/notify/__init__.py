@@ -7,11 +7,12 @@ import sqlalchemy as sa
 
 from migu_assets.notify.channels import Channel, DeliveryError, Message, Retry
 from migu_assets.notify.config import EVENTS, ConfigError, NotifyConfig, load_config
-from migu_assets.notify.delivery import DispatchReport, Item, dispatch
+from migu_assets.notify.delivery import Budget, DispatchReport, Item, dispatch, retry_failed
 from migu_assets.notify.events import Event
 
 __all__ = [
     "EVENTS",
+    "Budget",
     "Channel",
     "ConfigError",
     "DeliveryError",
@@ -23,17 +24,20 @@ __all__ = [
     "Retry",
     "dispatch",
     "load_config",
+    "retry_failed",
     "send_event",
     "send_test",
 ]
 
 
-def send_event(engine: sa.Engine, config: NotifyConfig, event: Event | None) -> DispatchReport:
+def send_event(
+    engine: sa.Engine, config: NotifyConfig, event: Event | None, budget: Budget | None = None
+) -> DispatchReport:
     """Deliver ``event`` on every configured channel (once per item and channel); never raises for a channel."""
     if event is None or not config.channels:
         return DispatchReport()
     link = config.link(event.link_path) if event.link_path else None
-    return dispatch(engine, config.channels, event.kind, event.title, event.items, link)
+    return dispatch(engine, config.channels, event.kind, event.title, event.items, link, budget)
 
 
 def send_test(config: NotifyConfig) -> dict[str, str | None]:

@@ -129,10 +129,15 @@ def load_config(
         if not path.is_file():
             raise ConfigError(f"notification config file not found: {path}")
         doc = _resolve(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, env)
+
+    def setting(key: str, default: float) -> float:
+        value = doc.get(key, values.get(key))
+        return float(value) if value not in (None, "") else default
+
     retry = retry or Retry(
-        attempts=int(doc.get("retries", 3)),
-        backoff_seconds=float(doc.get("backoff_seconds", 2.0)),
-        timeout_seconds=float(doc.get("timeout_seconds", 10.0)),
+        attempts=int(setting("retries", 3)),
+        backoff_seconds=setting("backoff_seconds", 1.0),
+        timeout_seconds=setting("timeout_seconds", 5.0),
     )
     specs = [(dict(c), True) for c in doc.get("channels") or [] if c.get("enabled", True)]
     env_specs = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -85,6 +86,40 @@ def _record(engine: sa.Engine, channel: str, event: str, items, message: str, er
         conn.execute(n.insert(), rows)
 
 
+@dataclass
+class Budget:
+    """Limits one sensor evaluation (Dagster stops a sensor after 60 s): after ``seconds``, or once a channel has
+    failed in this evaluation, further deliveries to it are not tried but recorded ``failed`` for the retry sweep."""
+
+    seconds: float = 40.0
+    started: float = field(default_factory=time.monotonic)
+    down: dict[str, str] = field(default_factory=dict)  # channel → error seen in this evaluation
+
+    def refuse(self, channel: str) -> str | None:
+        if channel in self.down:
+            return f"渠道本轮不可用，稍后重试：{self.down[channel]}"
+        if time.monotonic() - self.started > self.seconds:
+            return "本轮发送时间用尽，稍后重试"
+        return None
+
+
+def _send(channel: Channel, message: Message, budget: Budget | None) -> str | None:
+    """Deliver; the error text, or None. Never raises."""
+    refused = budget.refuse(channel.name) if budget else None
+    if refused:
+        return refused
+    try:
+        channel.deliver(message)
+        return None
+    except DeliveryError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug or an unexpected library error must not fail the caller either
+        error = f"{exc.__class__.__name__}: {exc}"
+    if budget:
+        budget.down[channel.name] = error
+    return error
+
+
 def dispatch(
     engine: sa.Engine,
     channels: Sequence[Channel],
@@ -92,6 +127,7 @@ def dispatch(
     title: str,
     items: Sequence[Item],
     link: str | None = None,
+    budget: Budget | None = None,
 ) -> DispatchReport:
     """Send ``items`` of ``event`` to every channel that accepts it, each item once per channel."""
     report = DispatchReport()
@@ -118,14 +154,9 @@ def dispatch(
             chunk = pending[start : start + CHUNK]
             more = len(pending) > CHUNK
             part = f"（{start // CHUNK + 1}/{(len(pending) - 1) // CHUNK + 1}）" if more else ""
-            message = Message(event, title + part, tuple(i.line for i in chunk), link, tuple(i.key for i in chunk))
-            error = None
-            try:
-                channel.deliver(message)
-            except DeliveryError as exc:
-                error = str(exc)
-            except Exception as exc:  # a bug or an unexpected library error must not fail the caller either
-                error = f"{exc.__class__.__name__}: {exc}"
+            lines = tuple(line for i in chunk for line in i.line.splitlines())
+            message = Message(event, title + part, lines, link, tuple(i.key for i in chunk))
+            error = _send(channel, message, budget)
             try:
                 _record(engine, channel.name, event, chunk, message.text, error, previous)
             except sa.exc.SQLAlchemyError as exc:
@@ -136,3 +167,59 @@ def dispatch(
             else:
                 report.sent[channel.name] = report.sent.get(channel.name, 0) + len(chunk)
     return report
+
+
+LINK_PREFIX = "查看："
+
+
+def _message_from_text(event: str, text: str, keys: tuple[str, ...]) -> Message:
+    """The message a ``notifications`` row recorded (its ``message`` column is :attr:`Message.text`)."""
+    title, *lines = text.splitlines()
+    link = None
+    if lines and lines[-1].startswith(LINK_PREFIX):
+        link = lines.pop()[len(LINK_PREFIX) :]
+    return Message(event, title, tuple(lines), link, keys)
+
+
+def retry_failed(engine: sa.Engine, channels: Sequence[Channel], budget: Budget | None = None) -> DispatchReport:
+    """Send again what failed before (status ``failed``, fewer than ``MAX_ATTEMPTS``), as it was recorded.
+
+    Run-status sensors see each run once, so their failed deliveries are retried here, by a periodic sensor.
+    """
+    report = DispatchReport()
+    n = notifications
+    by_name = {c.name: c for c in channels}
+    try:
+        with engine.connect() as conn:
+            failed = list(
+                conn.execute(
+                    sa.select(n)
+                    .where(n.c.status == FAILED, n.c.attempts < MAX_ATTEMPTS, n.c.channel.in_(list(by_name)))
+                    .order_by(n.c.created_at, n.c.dedup_key)
+                ).mappings()
+            )
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("notifications table unavailable: %s", exc)
+        return report
+    groups: dict[tuple[str, str, str], list] = {}
+    for row in failed:
+        groups.setdefault((row["channel"], row["event"], row["message"]), []).append(row)
+    for (channel_name, event, text), rows in groups.items():
+        channel = by_name[channel_name]
+        keys = tuple(r["dedup_key"] for r in rows)
+        message = _message_from_text(event, text, keys)
+        error = _send(channel, message, budget)
+        items = [Item(r["dedup_key"], "") for r in rows]
+        previous = {r["dedup_key"]: _Previous(r["attempts"], r["created_at"]) for r in rows}
+        _record(engine, channel_name, event, items, text, error, previous)
+        if error:
+            report.failed[channel_name] = error
+        else:
+            report.sent[channel_name] = report.sent.get(channel_name, 0) + len(rows)
+    return report
+
+
+@dataclass(frozen=True)
+class _Previous:
+    attempts: int
+    created_at: dt.datetime

@@ -32,8 +32,14 @@ class NotifierResource(dg.ConfigurableResource):
     smtp_sender: str = Field("", description="From address")
     smtp_recipients: str = Field("", description="To addresses, comma-separated")
 
+    retries: int = Field(3, description="Tries per delivery on HTTP 5xx/429, timeouts, SMTP 4xx")
+    backoff_seconds: float = Field(1.0, description="Wait before the 2nd try; doubled before each later one")
+    timeout_seconds: float = Field(5.0, description="Per HTTP request / SMTP connection")
+
     def load(self) -> NotifyConfig:
-        return load_config({key: getattr(self, key) for key in ENV_VARS})
+        values = {key: getattr(self, key) for key in ENV_VARS}
+        values.update(retries=self.retries, backoff_seconds=self.backoff_seconds, timeout_seconds=self.timeout_seconds)
+        return load_config(values)
 
 
 def notifier_from_env() -> NotifierResource:

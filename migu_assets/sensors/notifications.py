@@ -4,6 +4,7 @@
   and the partners newly at C–F; when the run is a major-violation recomputation (tag ``migu/violation_id``) it
   reports instead that the violation was processed and the partner is TERMINATED (one message per violation);
 - ``measures_overdue_notification_sensor``: once a day, the measures the measure ledger shows overdue, each once;
+  hourly, it also sends again what any sensor failed to deliver (run-status sensors see each run only once);
 - ``run_failure_notification_sensor``: Dagster's run-failure sensor, one message per failed run.
 
 Sensors only read the warehouse and send: they request no run, so a failed channel can never fail a computation.
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from migu_assets.notify import ConfigError, NotifyConfig, send_event
+from migu_assets.notify import Budget, ConfigError, NotifyConfig, retry_failed, send_event
 from migu_assets.notify import events as ev
 from migu_assets.notify.resource import NotifierResource
 from migu_assets.resources import WarehouseResource
@@ -29,7 +30,7 @@ VIOLATION_TAG = "migu/violation_id"
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-OVERDUE_INTERVAL_SECONDS = 3600
+RETRY_INTERVAL_SECONDS = 3600  # the overdue check runs once a day; failed deliveries are retried hourly
 
 
 def _config(notifier: NotifierResource) -> NotifyConfig | str:
@@ -57,7 +58,8 @@ def run_months(run: dg.DagsterRun) -> list[dt.date]:
 
 
 def computed_grades(run: dg.DagsterRun, monthly_job_name: str) -> bool:
-    if run.asset_selection is not None:
+    """A run of the whole monthly job (no asset selection) or one whose selection includes credit_grades."""
+    if run.asset_selection:
         return GRADES in run.asset_selection
     return run.job_name == monthly_job_name
 
@@ -65,6 +67,7 @@ def computed_grades(run: dg.DagsterRun, monthly_job_name: str) -> bool:
 def notify_results(run: dg.DagsterRun, warehouse: WarehouseResource, config: NotifyConfig) -> str:
     """Send the run's events; returns a one-line summary."""
     summaries = []
+    budget = Budget()  # one budget for the whole evaluation: a dead channel is tried once, not once per month
     with warehouse.engine.connect() as conn:
         if run.tags.get(VIOLATION_TAG):
             events = [ev.major_violation(conn, run.tags[VIOLATION_TAG], run.run_id)]
@@ -72,7 +75,7 @@ def notify_results(run: dg.DagsterRun, warehouse: WarehouseResource, config: Not
             events = [ev.results_computed(conn, month, run.run_id) for month in run_months(run)]
     for event in events:
         if event is not None:
-            summaries.append(f"{event.title}：{send_event(warehouse.engine, config, event).summary()}")
+            summaries.append(f"{event.title}：{send_event(warehouse.engine, config, event, budget).summary()}")
     return "；".join(summaries) or "无需通知的事件"
 
 
@@ -116,30 +119,33 @@ def build_notification_sensors(monthly_job_name: str = "monthly_job") -> list:
             f"{run.tags[RANGE_START_TAG]}..{run.tags[RANGE_END_TAG]}" if run.tags.get(RANGE_START_TAG) else None
         )
         event = ev.run_failure(run.run_id, run.job_name, partition, context.failure_event.message)
-        summary = send_event(warehouse.engine, config, event).summary()
+        summary = send_event(warehouse.engine, config, event, Budget()).summary()
         context.log.info(summary)
         return dg.SkipReason(summary)
 
     @dg.sensor(
         name="measures_overdue_notification_sensor",
-        minimum_interval_seconds=OVERDUE_INTERVAL_SECONDS,
+        minimum_interval_seconds=RETRY_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="每日一次：处置措施台账中逾期未执行的措施（第十四条），每项只通知一次。",
+        description="每日一次：处置措施台账中逾期未执行的措施（第十四条），每项只通知一次；每小时重发此前发送失败的通知。",
     )
     def measures_overdue_notification_sensor(
         context: dg.SensorEvaluationContext, warehouse: WarehouseResource, notifier: NotifierResource
     ):
-        today = today_shanghai().isoformat()
-        if context.cursor == today:
-            return dg.SkipReason(f"already checked on {today}")
         config = _config(notifier)
         if isinstance(config, str):
             return dg.SkipReason(config)
+        budget = Budget()
+        retried = retry_failed(warehouse.engine, config.channels, budget)
+        notes = [f"重发：{retried.summary()}"] if retried.sent or retried.failed else []
+        today = today_shanghai().isoformat()
+        if context.cursor == today:
+            return dg.SkipReason("；".join([*notes, f"already checked on {today}"]))
         with warehouse.engine.connect() as conn:
             event = ev.measures_overdue(conn)
-        report = send_event(warehouse.engine, config, event)
-        # a failed channel is tried again at the next tick; otherwise the day is done
-        cursor = context.cursor if report.failed else today
-        return dg.SensorResult(skip_reason=report.summary(), cursor=cursor)
+        report = send_event(warehouse.engine, config, event, budget)
+        # the day is done once the overdue list was read and handed to every channel; a failed delivery is in the
+        # notifications table and sent again by the hourly retry above
+        return dg.SensorResult(skip_reason="；".join([*notes, f"逾期措施：{report.summary()}"]), cursor=today)
 
     return [results_notification_sensor, run_failure_notification_sensor, measures_overdue_notification_sensor]
