@@ -437,3 +437,28 @@ def test_sensors_skip_without_channels_and_secrets_come_from_env_vars(sqlite_url
     context = dg.build_sensor_context(resources={"warehouse": WarehouseResource(url=sqlite_url), "notifier": resource})
     config = context.resources.notifier.load()
     assert [c.kind for c in config.channels] == ["wecom"] and config.channels[0].url.endswith("key=SECRET")
+
+
+def test_definitions_carry_the_notices_asset_the_sensors_and_an_unconfigured_notifier(monkeypatch):
+    for var in ("MIGU_NOTIFY_CONFIG", "MIGU_NOTIFY_WEBHOOK_URL", "MIGU_NOTIFY_WECOM_URL", "MIGU_NOTIFY_DINGTALK_URL"):
+        monkeypatch.delenv(var, raising=False)
+    from migu_assets.definitions import build_definitions
+
+    defs = build_definitions()
+    dg.Definitions.validate_loadable(defs)
+    node = defs.resolve_asset_graph().get(dg.AssetKey("notices"))
+    assert node.group_name == "reporting" and node.partitions_def.cron_schedule == "0 0 1 * *"
+    assert {k.to_user_string() for k in node.parent_keys} == {
+        "credit_grades",
+        "warning_tiers",
+        "control_actions",
+        "settlements",
+    }
+    assert dg.AssetKey("notices") in defs.resolve_job_def("monthly_job").asset_layer.executable_asset_keys
+    names = {s.name for s in defs.sensors}
+    assert {
+        "results_notification_sensor",
+        "run_failure_notification_sensor",
+        "measures_overdue_notification_sensor",
+    } <= names
+    assert NotifierResource().load().channels == []  # nothing enabled by default

@@ -99,7 +99,11 @@ def to_docx(text: str, fixed_time: dt.date) -> bytes:
             p = document.add_paragraph()
             p.add_run(b.text).bold = True
         elif b.style == "item":
-            document.add_paragraph(b.text, style="List Bullet")
+            # a bullet character and an indent, not the "List Bullet" style: python-docx resolves a style name by
+            # scanning every style, which made a letter take ~0.6 s instead of ~0.05 s
+            p = document.add_paragraph(f"· {b.text}")
+            p.paragraph_format.left_indent = Pt(14)
+            p.paragraph_format.first_line_indent = Pt(-8)
         elif b.style == "right":
             document.add_paragraph(b.text).alignment = WD_ALIGN_PARAGRAPH.RIGHT
         else:
