@@ -242,3 +242,36 @@ def test_same_letter_same_bytes():
     props = docx.Document(io.BytesIO(to_docx(text, D(2024, 4, 8)))).core_properties
     assert props.created.date() == D(2024, 4, 8) and props.title == "联合会员合作伙伴信用积分结果通知函"
     assert plain_text(text).splitlines()[0] == "联合会员合作伙伴信用积分结果通知函"
+
+
+def test_a_letter_no_longer_due_is_removed_with_its_row(engine, tmp_path):
+    """Rows inserted directly (no chain run): a C result gets a letter; recomputed as B, the letter goes."""
+    from decimal import Decimal
+
+    from factories import partner
+
+    insert(engine, schema.partners, [partner("P7")])
+    row = {
+        "partner_id": "P7",
+        "month": MARCH,
+        "credit_score": Decimal("500.00"),
+        "grade": "C",
+        "measures": "停止投放新业务代码、新产品或开展新类型合作",
+        "issued_on": D(2024, 4, 8),
+        "due_on": D(2024, 4, 15),
+        "supersedes_month": None,
+        "clause": "第十条/C",
+        "reason": "测试",
+    }
+    insert(engine, schema.credit_grades, [row])
+    first = build_notices(engine, MARCH, tmp_path)
+    assert [f.path.name for f in first.files] == ["notice-P7-2024-03.docx", "notice-P7-2024-03.pdf"]
+    text = docx_text(first.files[0].path)
+    assert (
+        "停止投放新业务代码、新产品或开展新类型合作，最迟于2024年4月15日（含当日）前执行〔第十条/C、第十四条〕" in text
+    )
+    assert "本月无结算记录〔第十五条〕" in text
+    with engine.begin() as conn:
+        conn.execute(schema.credit_grades.update().values(grade="B", measures=""))
+    assert build_notices(engine, MARCH, tmp_path).files == []
+    assert notice_rows(engine) == [] and list((tmp_path / "2024-03").iterdir()) == []

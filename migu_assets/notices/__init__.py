@@ -76,7 +76,8 @@ def build_notices(
     """Write the month's letters (all partners that get one, or only ``partners``) and record them in ``notices``.
 
     The rows of the month (or of the named partners) are replaced atomically; a letter whose bytes did not change
-    keeps its first ``created_at``, so the table says when each version was first issued.
+    keeps its first ``created_at``, so the table says when each version was first issued. The file of a recorded
+    letter that is no longer due (a recomputation lifted it) is removed with its row.
     """
     month = month.replace(day=1)
     folder = notices_dir(month, out_dir)
@@ -117,10 +118,10 @@ def _record(engine: sa.Engine, month: dt.date, partners: list[str] | None, files
         scope = sa.and_(scope, n.c.partner_id.in_(partners))
     now = dt.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
     with engine.begin() as conn:
-        before = {
-            (r.partner_id, r.format): (r.sha256, r.created_at)
-            for r in conn.execute(sa.select(n.c.partner_id, n.c.format, n.c.sha256, n.c.created_at).where(scope))
-        }
+        recorded = list(
+            conn.execute(sa.select(n.c.partner_id, n.c.format, n.c.sha256, n.c.created_at, n.c.file).where(scope))
+        )
+        before = {(r.partner_id, r.format): (r.sha256, r.created_at) for r in recorded}
         conn.execute(n.delete().where(scope))
         rows = []
         for f in files:
@@ -139,3 +140,8 @@ def _record(engine: sa.Engine, month: dt.date, partners: list[str] | None, files
                 }
             )
         insert_rows(conn, n, rows)
+    # a letter no longer due (the month was recomputed) must not lie next to the issued ones unrecorded
+    written = {str(f.path) for f in files}
+    for r in recorded:
+        if (r.partner_id, r.format) not in {(f.partner_id, f.format) for f in files} and r.file not in written:
+            Path(r.file).unlink(missing_ok=True)
