@@ -74,7 +74,7 @@ def test_asset_writes_one_letter_per_sanctioned_partner_and_records_it(built, le
         assert path.parent == letters_dir and path.name == notice_filename(r["partner_id"], MARCH, r["format"])
         assert hashlib.sha256(path.read_bytes()).hexdigest() == r["sha256"]
     assert {r["supersedes_month"] for r in rows if r["partner_id"] == "P1"} == {D(2024, 2, 1)}
-    # one folder per month of the single run's window
+    # a folder per month of the single run's window that has letters (January: P1's C is its first result)
     assert sorted(p.name for p in letters_dir.parent.iterdir()) == ["2024-01", "2024-02", "2024-03"]
 
 
@@ -275,3 +275,5 @@ def test_a_letter_no_longer_due_is_removed_with_its_row(engine, tmp_path):
         conn.execute(schema.credit_grades.update().values(grade="B", measures=""))
     assert build_notices(engine, MARCH, tmp_path).files == []
     assert notice_rows(engine) == [] and list((tmp_path / "2024-03").iterdir()) == []
+    assert build_notices(engine, D(2024, 5, 1), tmp_path).files == []
+    assert not (tmp_path / "2024-05").exists()  # no empty folder for a month without letters

@@ -85,7 +85,8 @@ def build_notices(
         ids = partners_with_notice(conn, month, partners)
         letters = [read_letter(conn, pid, month) for pid in ids]
     files: list[NoticeFile] = []
-    folder.mkdir(parents=True, exist_ok=True)
+    if letters:
+        folder.mkdir(parents=True, exist_ok=True)
     for letter in letters:
         text = render_text(letter)
         text_sha = _sha(plain_text(text).encode())
