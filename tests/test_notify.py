@@ -179,7 +179,7 @@ def test_wecom_robot_markdown_is_accepted(platforms):
     assert req.query == {"key": "KEY-1"}
     content = req.body["markdown"]["content"]
     assert req.body["msgtype"] == "markdown"
-    assert content.startswith("**2024年3月信用积分结果已计算**\n> 评级分布")
+    assert content.startswith("**【联合会员】2024年3月信用积分结果已计算**\n> 评级分布")
     assert content.endswith("[在 Dagster 中查看](http://dagster.example/runs/abc)")
 
 
@@ -201,7 +201,7 @@ def test_dingtalk_robot_markdown_signed_as_documented(platforms):
     assert channel.deliver(MESSAGE) == 1
     (req,) = platforms.requests
     assert req.query["access_token"] == "TOKEN" and req.query["sign"]
-    assert req.body["markdown"]["title"] == "2024年3月信用积分结果已计算"
+    assert req.body["markdown"]["title"] == "【联合会员】2024年3月信用积分结果已计算"
     assert "- 评级分布（共4家）" in req.body["markdown"]["text"]
     # a wrong secret is refused by the platform (errcode 310000) and not retried
     bad = DingTalkChannel("dd", platforms.url("/robot/send?access_token=TOKEN"), secret="wrong", retry=fast_retry())

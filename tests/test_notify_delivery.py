@@ -351,7 +351,7 @@ def test_results_sensor_reports_each_month_of_the_run_and_survives_a_dead_channe
     }
     sweep(dg.build_sensor_context(cursor=sensors.today_shanghai().isoformat(), resources=back))
     wecom = [r.body["markdown"]["content"] for r in platforms.requests if r.path == "/cgi-bin/webhook/send"]
-    assert [c.splitlines()[0] for c in wecom] == [f"**2024年{m}月信用积分结果已计算**" for m in (1, 2, 3)]
+    assert [c.splitlines()[0] for c in wecom] == [f"**【联合会员】2024年{m}月信用积分结果已计算**" for m in (1, 2, 3)]
     assert wecom[-1].endswith(f"[在 Dagster 中查看](http://ui/runs/{run.run_id})")
     assert {(r["channel"], r["status"]) for r in rows(computed["engine"])} == {("webhook", "sent"), ("wecom", "sent")}
 

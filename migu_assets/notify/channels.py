@@ -24,6 +24,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 USER_AGENT = "migu-assets-notify/1"
+# Prefix of every robot title and email subject: says where the message comes from, and is a fixed word for the
+# robots' 自定义关键词 security setting (钉钉/企业微信 drop messages without the configured keyword).
+PREFIX = "【联合会员】"
 WECOM_MARKDOWN_BYTES = 4096  # 企业微信群机器人: markdown.content 最长 4096 字节 (UTF-8)
 DINGTALK_RETRYABLE = {130101}  # 发送太快，请稍后重试 (rate limit)
 WECOM_RETRYABLE = {45009, -1}  # 接口调用超过限制 / 系统繁忙
@@ -169,7 +172,7 @@ class WeComChannel(Channel):
 
     @staticmethod
     def payload(message: Message) -> dict:
-        lines = [f"**{message.title}**", *(f"> {line}" for line in message.lines)]
+        lines = [f"**{PREFIX}{message.title}**", *(f"> {line}" for line in message.lines)]
         if message.link:
             lines.append(f"[在 Dagster 中查看]({message.link})")
         return {"msgtype": "markdown", "markdown": {"content": _truncate_utf8("\n".join(lines), WECOM_MARKDOWN_BYTES)}}
@@ -193,10 +196,10 @@ class DingTalkChannel(Channel):
 
     @staticmethod
     def payload(message: Message) -> dict:
-        lines = [f"#### {message.title}", "", *(f"- {line}" for line in message.lines)]
+        lines = [f"#### {PREFIX}{message.title}", "", *(f"- {line}" for line in message.lines)]
         if message.link:
             lines += ["", f"[在 Dagster 中查看]({message.link})"]
-        return {"msgtype": "markdown", "markdown": {"title": message.title, "text": "\n".join(lines)}}
+        return {"msgtype": "markdown", "markdown": {"title": PREFIX + message.title, "text": "\n".join(lines)}}
 
     @staticmethod
     def sign(secret: str, timestamp_ms: int) -> str:
@@ -241,7 +244,7 @@ class SmtpChannel(Channel):
 
     def email(self, message: Message) -> EmailMessage:
         mail = EmailMessage()
-        mail["Subject"] = f"【联合会员】{message.title}"
+        mail["Subject"] = f"{PREFIX}{message.title}"
         mail["From"] = self.sender
         mail["To"] = ", ".join(self.recipients)
         mail["Date"] = formatdate(localtime=True)
