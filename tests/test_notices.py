@@ -277,3 +277,11 @@ def test_a_letter_no_longer_due_is_removed_with_its_row(engine, tmp_path):
     assert notice_rows(engine) == [] and list((tmp_path / "2024-03").iterdir()) == []
     assert build_notices(engine, D(2024, 5, 1), tmp_path).files == []
     assert not (tmp_path / "2024-05").exists()  # no empty folder for a month without letters
+
+
+def test_markup_characters_in_a_partner_name_stay_text():
+    letter = _letter("A", D(2024, 2, 1))
+    letter.name = "A&B<传媒>有限公司"
+    text = render_text(letter)
+    assert "A&B<传媒>有限公司（合作方编号：P9）" in squash(pdf_text(to_pdf(text)))
+    assert "A&B<传媒>有限公司（合作方编号：P9）" in docx_text(to_docx(text, D(2024, 4, 8)))
