@@ -1,4 +1,4 @@
-"""``migu-assets``: the operator's command line (init, load, demo, run, report, explain, whatif)."""
+"""``migu-assets``: the operator's command line (init, load, demo, run, report, explain, whatif, notices, notify)."""
 
 from __future__ import annotations
 
@@ -266,6 +266,57 @@ def whatif(
     for line in outcome.summary:
         typer.echo(line)
     typer.echo(f"Dagster 运行 {result.run_id}（作业 {JOB_NAME}，标签 migu/scenario={outcome.scenario}）")
+
+
+@app.command()
+def notices(
+    month: str = typer.Option(..., "--month", help="Month, YYYY-MM"),
+    partner: list[str] | None = typer.Option(None, "--partner", help="Only this partner (repeatable)"),
+    out: Path | None = typer.Option(None, "--out", file_okay=False, help="Folder; default $MIGU_HOME/notices"),
+) -> None:
+    """Write the month's result letters (结果通知函, DOCX + PDF) from the warehouse without Dagster; print paths."""
+    from migu_assets.notices import build_notices
+
+    engine = _engine()
+    _require_schema(engine)
+    first = _month(month, "--month")
+    result = build_notices(engine, first, out, partners=partner or None)
+    if not result.files:
+        typer.secho(f"no letter for {first:%Y-%m}: no partner with a C–F result, warning or control action", err=True)
+    for f in result.files:
+        typer.echo(str(f.path))
+
+
+@app.command()
+def notify(
+    test: bool = typer.Option(False, "--test", help="Send a test message to each configured channel"),
+) -> None:
+    """List the notification channels (MIGU_NOTIFY_CONFIG / MIGU_NOTIFY_* variables); --test sends to each."""
+    from migu_assets.notify import ConfigError, load_config, send_test
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        typer.secho(f"通知配置错误：{exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    for name in config.skipped:
+        typer.secho(f"{name}: skipped (a required value is empty — is its environment variable set?)", err=True)
+    if not config.channels:
+        typer.secho("no notification channel configured (see README: Notifications)", fg="red", err=True)
+        raise typer.Exit(2)
+    if not test:
+        for channel in config.channels:
+            events = ", ".join(sorted(channel.events)) if channel.events else "all events"
+            typer.echo(f"{channel.name}\t{channel.kind}\t{events}")
+        return
+    results = send_test(config)
+    for name, error in results.items():
+        if error:
+            typer.secho(f"{name}: FAILED {error}", fg="red")
+        else:
+            typer.echo(f"{name}: sent")
+    if any(results.values()):
+        raise typer.Exit(1)
 
 
 @app.command()

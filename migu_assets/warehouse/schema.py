@@ -391,6 +391,40 @@ partner_status = sa.Table(
     *_provenance(),
 )
 
+# ---------------------------------------------------------------- issued documents and alerts (issue 16)
+notices = sa.Table(
+    "notices",
+    metadata,
+    # one row per letter file: the same letter (partner, month) is written as DOCX and PDF
+    _col("partner_id", sa.String(64), primary_key=True, nullable=False),
+    _col("month", sa.Date, primary_key=True, nullable=False),
+    _col("format", sa.String(8), primary_key=True, nullable=False),
+    _col("kind", sa.String(64), nullable=False),
+    _col("file", sa.Text, nullable=False),
+    _col("sha256", sa.String(64), nullable=False),
+    _col("text_sha256", sa.String(64), nullable=False),
+    _col("supersedes_month", sa.Date),
+    _col("created_at", sa.DateTime, nullable=False),
+    *_provenance(),
+    sa.Index("ix_notices_month", "month"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    # one row per event item and channel: at-least-once delivery, never the same item twice once it was sent
+    _col("dedup_key", sa.String(255), primary_key=True, nullable=False),
+    _col("channel", sa.String(64), primary_key=True, nullable=False),
+    _col("event", sa.String(32), nullable=False),
+    _col("status", sa.String(16), nullable=False),
+    _col("attempts", sa.Integer, nullable=False),
+    _col("message", sa.Text, nullable=False),
+    _col("error", sa.Text),
+    _col("created_at", sa.DateTime, nullable=False),
+    _col("sent_at", sa.DateTime),
+    sa.Index("ix_notifications_event", "event", "created_at"),
+)
+
 OUTPUT_TABLES: dict[str, sa.Table] = {
     t.name: t
     for t in (
@@ -405,5 +439,7 @@ OUTPUT_TABLES: dict[str, sa.Table] = {
         settlements,
         renewal_decisions,
         partner_status,
+        notices,
+        notifications,
     )
 }
