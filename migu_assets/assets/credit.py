@@ -15,6 +15,7 @@ from migu_assets.assets._common import (
 )
 from migu_assets.assets.charts import grade_chart
 from migu_assets.compute import credit as compute
+from migu_assets.compute.partners import ban_breaches
 from migu_assets.partitions import monthly_partitions
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.rules.credit import ACTION_GRADES, TERMINATED, grade_for
@@ -36,7 +37,14 @@ def _previous_months(n: int) -> dg.TimeWindowPartitionMapping:
 
 
 @dg.asset(
-    deps=["importance_declarations", "partner_monthly_business", "partners", "major_violations"],
+    deps=[
+        "importance_declarations",
+        "partner_monthly_business",
+        "partners",
+        "major_violations",
+        "contracts",
+        "credit_issue_dates",
+    ],
     metadata={"partition_expr": "month", "policy_article": "附件5 第2项"},
     **_COMMON,
 )
@@ -45,8 +53,10 @@ def importance_scores(
 ) -> dg.MaterializeResult:
     """战略重要性（加分项，附件5 第2项）。
 
-    Company importance = highest value among approved declarations in force (from the month of review on, never
-    retroactively — 不追溯); a subsidiary counts its parent's item only with exclusive authorisation (独家授权).
+    Company importance = highest value among approved declarations in force: a declaration counts for month m when
+    it was approved before m's results were issued (`reviewed_on < issued_on(m)`, SPEC v2 §4.2), never for a month
+    already issued (不追溯之前已出具积分的月份); a subsidiary counts its parent's item only with exclusive
+    authorisation (独家授权).
     Operational importance = 50 when revenue ≥ 50,000, purchases ≥ 50,000 or ad spend ≥ 500,000. Capped at 100.
     """
     rows, per_month = write_months(context, warehouse, policy, schema.importance_scores, compute.importance_rows)
@@ -61,7 +71,7 @@ def importance_scores(
 
 
 @dg.asset(
-    deps=[dg.AssetDep("health_scores"), dg.AssetDep("importance_scores")],
+    deps=[dg.AssetDep("health_scores"), dg.AssetDep("importance_scores"), "contracts"],
     metadata={"partition_expr": "month", "policy_article": "第十一条/附件5"},
     **_COMMON,
 )
@@ -71,7 +81,8 @@ def monthly_credit_scores(
     """月度信用得分（第十一条、附件5）。
 
     `monthly_score = 100 + 7 × health + 2 × importance` (range 100–1000; base and weights in the policy file).
-    Every partner is scored from its cooperation start month until terminated.
+    Every partner is scored from its cooperation start month until terminated, and again from the start month of a
+    contract signed after the termination, with a fresh history (SPEC v2 §4.3).
     """
     rows, per_month = write_months(
         context, warehouse, policy, schema.monthly_credit_scores, compute.monthly_credit_rows
@@ -96,8 +107,9 @@ def credit_scores(
     """加权信用积分（第十一条）与违规扣分（第十二条）。
 
     `credit(m) = Σ wₖ · monthly_score(m−k)`, k = 0..2, w = (0.5, 0.3, 0.2), renormalised over the months the
-    partner was scored. A major violation (附件8) occurring in m sets the month's credit to 0 (违规扣分); the
-    partner is terminated from m and not scored afterwards.
+    partner was scored in its current history (after a re-entry, from the new contract's start month). A major
+    violation (附件8) occurring in m sets the month's credit to 0 (违规扣分); the partner is terminated from m and not
+    scored afterwards unless it re-enters with a new contract (SPEC v2 §4.3).
     """
     rows, per_month = write_months(context, warehouse, policy, schema.credit_scores, compute.credit_score_rows)
     return dg.MaterializeResult(
@@ -122,8 +134,9 @@ def credit_grades(
 
     Grade from the rounded credit score: A ≥ 800, B ≥ 600, C ≥ 450, D ≥ 300, E ≥ 150, F > 0, ≤ 0 TERMINATED;
     measures are cumulative. `issued_on` = recorded issue date or the 5th Chinese working day of the next month;
-    `due_on` = 5 working days later (调休 included). A C–F result received while the previous month's C–F result
-    is still within its 5 working days supersedes it (以最新收到的信用积分级别为准).
+    `due_on` = 5 working days later (调休 included). Any result (A and B included) issued on or before the
+    previous month's C–F `due_on` supersedes it (`supersedes_month`, 以最新收到的信用积分级别为准, SPEC v2 §5);
+    a TERMINATED row is never superseded.
     """
     rows, per_month = write_months(context, warehouse, policy, schema.credit_grades, compute.credit_grade_rows)
     grades = Counter(r["grade"] for r in rows)
@@ -188,3 +201,33 @@ def every_scored_partner_graded(warehouse: WarehouseResource) -> dg.AssetCheckRe
     )
     n = count_rows(warehouse, missing)
     return dg.AssetCheckResult(passed=n == 0, metadata={"ungraded_partner_months": n})
+
+
+@dg.asset_check(
+    asset=monthly_credit_scores,
+    blocking=False,
+    description="No contract starts on or before a re-entry ban's last day (SPEC v2 §4.3, 第十七、十九、二十条).",
+)
+def no_contract_inside_a_reentry_ban(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
+    with warehouse.engine.connect() as conn:
+        breaches = ban_breaches(conn, policy.book())
+    return dg.AssetCheckResult(
+        passed=not breaches,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "breaches": len(breaches),
+            "contracts": dg.MetadataValue.json(
+                [
+                    {
+                        "partner_id": b.partner_id,
+                        "contract_id": b.contract_id,
+                        "start_date": str(b.start_date),
+                        "banned_until": str(b.banned_until),
+                        "ban_set_by": b.source,
+                    }
+                    for b in breaches[:50]
+                ]
+            ),
+            "text": dg.MetadataValue.md("\n".join(f"- {b.partner_id}: {b.text}" for b in breaches[:50]) or "none"),
+        },
+    )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from migu_assets.compute.partners import scored_partner_ids
+from migu_assets.compute.partners import history_starts, scored_partner_ids
 from migu_assets.policy import Policy
 from migu_assets.rules import credit as credit_rules
 from migu_assets.rules import importance as importance_rules
@@ -17,9 +17,19 @@ from migu_assets.rules.workdays import WorkdayCalendar
 from migu_assets.warehouse import schema as s
 
 
+def issue_date(conn: sa.Connection, policy: Policy, month: dt.date) -> dt.date:
+    """``issued_on(month)``: the recorded ``credit_issue_dates`` row, else the default 5th working day (SPEC §5)."""
+    cid = s.credit_issue_dates
+    recorded = conn.execute(sa.select(cid.c.issued_on).where(cid.c.month == month)).scalar_one_or_none()
+    if recorded is not None:
+        return recorded if isinstance(recorded, dt.date) else dt.date.fromisoformat(str(recorded)[:10])
+    return credit_rules.default_issue_date(month, policy.credit, WorkdayCalendar(policy.calendar))
+
+
 def importance_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
-    """``importance_scores`` rows for every partner scored in ``month`` (SPEC §4.2)."""
+    """``importance_scores`` rows for every partner scored in ``month`` (SPEC v2 §4.2: by the month's issue date)."""
     scored = scored_partner_ids(conn, month)
+    issued_on = issue_date(conn, policy, month)
     parents = dict(conn.execute(sa.select(s.partners.c.partner_id, s.partners.c.parent_company_id)).tuples().all())
     d = s.importance_declarations
     decl_rows = conn.execute(
@@ -32,7 +42,7 @@ def importance_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list
     for row in decl_rows:
         decl = importance_rules.Declaration(*row)
         per_partner[decl.partner_id].append(decl)
-        if decl.authorized_by_parent and importance_rules.in_force(decl, month):
+        if decl.authorized_by_parent and importance_rules.in_force(decl, issued_on):
             authorised[decl.authorized_by_parent].add(decl.partner_id)
     contested = {parent for parent, subs in authorised.items() if len(subs) > 1}
     b = s.partner_monthly_business
@@ -47,7 +57,13 @@ def importance_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list
     rows = []
     for pid in scored:
         imp = importance_rules.importance_for(
-            month, parents.get(pid), per_partner.get(pid, []), contested, business.get(pid), policy.importance
+            month,
+            parents.get(pid),
+            per_partner.get(pid, []),
+            contested,
+            business.get(pid),
+            policy.importance,
+            issued_on=issued_on,
         )
         rows.append(
             {
@@ -106,13 +122,21 @@ def _violations_in(conn: sa.Connection, month: dt.date) -> dict[str, tuple[str, 
 
 
 def credit_score_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[dict]:
-    """``credit_scores`` (SPEC §5): weighted over m, m−1, m−2, renormalised; 0 on a major violation in m."""
+    """``credit_scores`` (SPEC §5): weighted over m, m−1, m−2, renormalised; 0 on a major violation in m.
+
+    Only months of the partner's current history count (SPEC v2 §4.3): after a re-entry the weights renormalise
+    from the new contract's start month and no earlier monthly score is used.
+    """
     m = s.monthly_credit_scores
     window = [add_months(month, -k) for k in range(len(policy.credit.window_weights))]
+    starts = history_starts(conn, month)
     history: dict[str, dict[dt.date, Decimal]] = defaultdict(dict)
     for pid, mon, score in conn.execute(
         sa.select(m.c.partner_id, m.c.month, m.c.monthly_score).where(m.c.month.in_(window))
     ):
+        mon = mon if isinstance(mon, dt.date) else dt.date.fromisoformat(str(mon)[:10])
+        if pid in starts and mon < starts[pid]:
+            continue  # an earlier history (before a re-entry): a fresh history starts at starts[pid]
         history[pid][mon] = score
     violations = _violations_in(conn, month)
     rows = []

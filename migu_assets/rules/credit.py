@@ -6,15 +6,26 @@
 - Grade from the rounded credit score (第十条): A ≥ 800, B ≥ 600, C ≥ 450, D ≥ 300, E ≥ 150, F > 0, else TERMINATED.
 - ``issued_on`` = the recorded issue date, else the 5th Chinese working day of the next month; ``due_on`` = the 5th
   working day after ``issued_on`` (第十四条, issued_on itself not counted).
-- Supersession (第十四条 以最新收到的信用积分级别为准): a C–F/TERMINATED row supersedes the previous month's C–F row
-  when that row was not yet due on this row's issue date (``prev.due_on ≥ issued_on``). Reading: the previous row
-  must itself be C–F (A/B rows carry no measures to supersede) and a TERMINATED previous month cannot occur because
-  a terminated partner is no longer graded.
+- Supersession (第十四条 若在5个工作日内收到后续月份的信用积分结果，以最新收到的信用积分级别为准, SPEC v2 §5):
+  month m's row supersedes month m−1's C–F row when m's result is issued on or before m−1's ``due_on``
+  (``issued_on(m) ≤ due_on(m−1)``), **whatever m's grade, A and B included** — the policy says "the latest result
+  received governs", not "the latest C–F result". Only a C–F previous row can be superseded (A/B carry no measures
+  to skip); a TERMINATED row is never superseded (the partner is not scored after it).
+- Grade in force (SPEC v2 §5): a month's own grade, or, when it was superseded, the grade in force of the month
+  that superseded it — chains follow through (Jan superseded by Feb superseded by Mar → Jan's grade in force is
+  Mar's). Reading: as of a day, only a superseding result issued on or before that day counts (staff cannot act on
+  a result they have not received); :func:`grade_in_force` takes that day.
+- Scoring periods (SPEC v2 §4.3, :func:`scoring_start`): scored from the month of ``cooperation_start`` until the
+  month of a major violation (scored there with credit 0); after it, only from the start month of a contract whose
+  ``start_date`` is after the violation day, with a fresh history. Reading: when such a contract starts in the
+  violation's own month, the fresh history starts the month after (the violation month is the old history's last,
+  credit 0); violations occurring while the partner is not scored belong to no history and are ignored here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,6 +35,7 @@ from migu_assets.rules.workdays import WorkdayCalendar
 
 TERMINATED = "TERMINATED"
 ACTION_GRADES = ("C", "D", "E", "F", TERMINATED)
+SUPERSEDABLE_GRADES = ("C", "D", "E", "F")
 
 
 def monthly_score(health: int, importance: int, rules: CreditRules) -> Decimal:
@@ -81,10 +93,84 @@ def due_date(issued_on: dt.date, rules: CreditRules, calendar: WorkdayCalendar) 
 
 
 def supersedes(prev_grade: str | None, prev_due_on: dt.date | None, grade: str, issued_on: dt.date) -> bool:
-    """Whether this month's C–F/TERMINATED result replaces the previous month's C–F result still being handled."""
-    return (
-        grade in ACTION_GRADES
-        and prev_grade in ACTION_GRADES[:4]
-        and prev_due_on is not None
-        and prev_due_on >= issued_on
-    )
+    """Whether this month's result (any grade, A and B included) replaces the previous month's C–F result.
+
+    True when the previous month's grade is C–F and this result is issued on or before its ``due_on``
+    (第十四条: received within the 5 working days). ``grade`` is this month's grade; it does not matter (SPEC v2).
+    """
+    del grade  # SPEC v2 §5: whatever this month's grade
+    return prev_grade in SUPERSEDABLE_GRADES and prev_due_on is not None and issued_on <= prev_due_on
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    """One month's credit result as the supersession chain needs it."""
+
+    month: dt.date
+    grade: str
+    issued_on: dt.date
+    due_on: dt.date
+    supersedes_month: dt.date | None
+
+
+def superseded_by(
+    month: dt.date, results: Mapping[dt.date, MonthResult], as_of: dt.date | None = None
+) -> MonthResult | None:
+    """The result that superseded ``month``'s (issued on or before ``as_of`` when given), or None."""
+    for r in results.values():
+        if r.supersedes_month == month and (as_of is None or r.issued_on <= as_of):
+            return r
+    return None
+
+
+def grade_in_force(
+    month: dt.date, results: Mapping[dt.date, MonthResult], as_of: dt.date | None = None
+) -> MonthResult | None:
+    """The result whose grade is in force for ``month``: its own, or the end of its supersession chain.
+
+    ``results`` maps month → :class:`MonthResult` of one partner. With ``as_of``, only superseding results issued on
+    or before that day count. None when ``month`` was not graded.
+    """
+    current = results.get(month)
+    seen = set()
+    while current is not None and current.month not in seen:
+        seen.add(current.month)
+        later = superseded_by(current.month, results, as_of)
+        if later is None:
+            return current
+        current = later
+    return current
+
+
+def scoring_start(
+    month: dt.date,
+    cooperation_start: dt.date,
+    violation_days: Iterable[dt.date],
+    contract_starts: Iterable[dt.date],
+) -> dt.date | None:
+    """First month of the partner's current history if it is scored in ``month``, else None (SPEC v2 §4.3).
+
+    A history runs from its start month to the month of the first major violation on or after that start
+    (inclusive, credit 0 there); the next history starts at the first contract with ``start_date`` after the
+    violation day (its start month, or the month after the violation's when that is later).
+    """
+    violations = sorted(violation_days)
+    starts = sorted(contract_starts)
+    start = _month(cooperation_start)
+    while start <= month:
+        ending = next((v for v in violations if _month(v) >= start), None)
+        if ending is None or _month(ending) >= month:
+            return start
+        again = next((c for c in starts if c > ending), None)
+        if again is None:
+            return None
+        start = max(_month(again), _next(_month(ending)))
+    return None
+
+
+def _month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _next(month: dt.date) -> dt.date:
+    return dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
