@@ -10,7 +10,7 @@ import dagster as dg
 
 from migu_assets import assets as assets_package
 from migu_assets.assets.sources import source_tables
-from migu_assets.jobs import build_jobs, build_schedules
+from migu_assets.jobs import build_jobs, build_schedules, build_status_schedule
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.sensors.status import build_status_refresh
 from migu_assets.sensors.violations import build_major_violation_sensor
@@ -45,7 +45,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         assets=[*source_tables, *computed_assets],
         asset_checks=asset_checks,
         jobs=[daily_job, monthly_job, *status_jobs],
-        schedules=build_schedules(daily_job, monthly_job),
+        schedules=[*build_schedules(daily_job, monthly_job), *map(build_status_schedule, status_jobs)],
         sensors=[build_major_violation_sensor(computed_assets), *status_sensors],
         resources=resources or default_resources(),
         # Steps are SQL-bound and short: one process per run instead of one per step took a sensor-triggered
