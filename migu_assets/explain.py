@@ -3,8 +3,9 @@
 Reads only the warehouse's output tables (no Dagster, no recomputation): the complaints and notifications by day
 (第七条/附件6), the warning tiers and their suspensions (第八条/附件7), health (附件5), importance (附件5), the monthly
 score and the weighted credit with the weights used (第十一条), a major violation (第十二条), the grade band and its
-measures (第十条), issue and due dates and supersession (第十四条), control actions (附件1–4), settlement (第七章) and
-renewal decisions (第八章).
+measures (第十条), issue and due dates, supersession and the grade in force (第十四条, SPEC v2 §5), control actions
+(附件1–4), each measure of the month with its due date and status in the execution ledger as of a day (SPEC v2 §5a),
+settlement (第七章) and renewal decisions (第八章).
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from migu_assets.compute.measures import ledger_rows, month_results
+from migu_assets.compute.status import today
+from migu_assets.policy import load_policy_book
 from migu_assets.report import labels as L
+from migu_assets.rules.credit import grade_in_force
+from migu_assets.rules.measures import CODE_NAMES, STATUS_NAMES
 from migu_assets.rules.periods import add_months, next_month
 from migu_assets.warehouse import schema as s
 
@@ -90,9 +96,13 @@ def _has_rows(conn: sa.Connection, pid: str, month: dt.date) -> bool:
     return False
 
 
-def explain(conn: sa.Connection, partner_id: str, month: dt.date) -> Explanation:
-    """The explanation of ``partner_id`` in ``month`` (any day of it); :class:`ExplainError` when there is none."""
+def explain(conn: sa.Connection, partner_id: str, month: dt.date, as_of: dt.date | None = None) -> Explanation:
+    """The explanation of ``partner_id`` in ``month`` (any day of it); :class:`ExplainError` when there is none.
+
+    ``as_of`` (default today, Asia/Shanghai) is the day the grade in force and the measures' statuses describe.
+    """
     month = month.replace(day=1)
+    as_of = as_of or today()
     p = s.partners
     name = conn.execute(sa.select(p.c.name).where(p.c.partner_id == partner_id)).scalar_one_or_none()
     if name is None:
@@ -107,8 +117,9 @@ def explain(conn: sa.Connection, partner_id: str, month: dt.date) -> Explanation
         _complaints(conn, partner_id, month),
         _warnings(conn, partner_id, month),
         _scores(conn, partner_id, month),
-        _grade(conn, partner_id, month),
+        _grade(conn, partner_id, month, as_of),
         _controls(conn, partner_id, month),
+        _measures(conn, partner_id, month, as_of),
         _settlement(conn, partner_id, month),
         _renewal(conn, partner_id, month),
     ]
@@ -185,7 +196,7 @@ def _scores(conn: sa.Connection, pid: str, month: dt.date) -> Section:
     return sec
 
 
-def _grade(conn: sa.Connection, pid: str, month: dt.date) -> Section:
+def _grade(conn: sa.Connection, pid: str, month: dt.date, as_of: dt.date) -> Section:
     sec = Section("信用评级、处罚措施与处理期限（第十条、第十四条）")
     grade = _one(conn, s.credit_grades, pid, month)
     if not grade:
@@ -217,7 +228,34 @@ def _grade(conn: sa.Connection, pid: str, month: dt.date) -> Section:
             f"本月结果已被{later.month:%Y年%m月}的{L.grade_name(later.grade)}级结果取代（以最新收到的信用积分级别为准）",
             "第十四条",
         )
+    results = month_results(conn, [pid]).get(pid, {})
+    in_force = grade_in_force(month, results, as_of)
+    if in_force is not None and in_force.month != month:
+        sec.add(
+            f"截至{as_of}，本月有效评级为{in_force.month:%Y年%m月}结果的{L.grade_name(in_force.grade)}"
+            "（取代链逐月追溯，以最新收到的信用积分级别为准）",
+            "第十四条",
+        )
+    elif in_force is not None:
+        sec.add(f"截至{as_of}，本月有效评级即本月评级{L.grade_name(in_force.grade)}", "第十四条")
     sec.add(f"评级说明：{grade['reason']}", grade["clause"])
+    return sec
+
+
+def _measures(conn: sa.Connection, pid: str, month: dt.date, as_of: dt.date) -> Section:
+    sec = Section(f"处罚措施执行情况（截至{as_of}，第十四条、第十条注）")
+    rows = [r for r in ledger_rows(conn, load_policy_book(), as_of, [pid]) if r["month"] == month]
+    for r in rows:
+        status = STATUS_NAMES.get(r["status"], r["status"])
+        what = CODE_NAMES.get(r["code"], r["code"])
+        text = f"{what}（{r['measure_id']}）：最迟{r['due_on']}执行，状态：{status}"
+        if r["status"] == "overdue":
+            text += f"，已逾期{r['working_days_overdue']}个工作日"
+        if r["executed_on"]:
+            text += f"（{r['executed_by']}于{r['executed_on']}执行）"
+        sec.add(text, "第十条注" if r["status"] == "lapsed" else "第十四条")
+    if not rows:
+        sec.add("本月无须执行的处罚措施", "第十四条")
     return sec
 
 

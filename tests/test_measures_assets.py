@@ -306,3 +306,46 @@ def test_measure_executions_loader_accepts_an_execution_on_the_first_day_of_the_
     )
     with pytest.raises(LoadError):
         load_file(engine, "measure_executions", path, BOOK.latest)
+
+
+# ------------------------------------------------------------------ what staff read: report sheet 执行台账, explain
+def test_第十四条_report_sheet_and_explain_show_status_due_date_and_grade_in_force(db_url, engine, tmp_path):
+    import openpyxl
+
+    from migu_assets.explain import explain
+    from migu_assets.report import build_report
+
+    chain(engine)
+    run(db_url, "2024-01", "2024-03")
+    result = build_report(engine, MAR, tmp_path / "r.xlsx", as_of=D(2024, 4, 16))
+    wb = openpyxl.load_workbook(result.path)
+    assert wb.sheetnames[-1] == "执行台账"
+    ws = wb["执行台账"]
+    head = [c.value for c in ws[1]]
+    rows = [dict(zip(head, [c for c in r], strict=True)) for r in ws.iter_rows(min_row=2, max_row=ws.max_row - 1)]
+    assert [r["措施编号"].value for r in rows] == [
+        "grade:P1:2024-03:stop_new_business",
+        "grade:P1:2024-03:suspend_billing_or_promotion",
+    ]
+    first = rows[0]
+    assert first["状态"].value == "逾期未执行" and first["逾期工作日"].value == 1
+    assert first["执行截止日"].value.date() == D(2024, 4, 15) and first["执行截止日"].number_format == "yyyy-mm-dd"
+    assert first["状态"].fill.fgColor.rgb.endswith("FFC7CE")  # overdue rows are red
+    assert first["有效评级"].value == "D"
+    assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(head))}{len(rows) + 1}"
+    grades = wb["信用评级"]
+    g_head = [c.value for c in grades[1]]
+    assert grades.cell(2, g_head.index("有效评级") + 1).value == "D"
+    feb = openpyxl.load_workbook(build_report(engine, FEB, tmp_path / "f.xlsx", as_of=D(2024, 4, 12)).path)
+    f_head = [c.value for c in feb["信用评级"][1]]
+    assert feb["信用评级"].cell(2, f_head.index("有效评级") + 1).value == "D"  # Feb superseded by March's D
+    ledger_head = [c.value for c in feb["执行台账"][1]]
+    assert feb["执行台账"].cell(2, ledger_head.index("状态") + 1).value == "已被后续结果取代"
+
+    with engine.connect() as conn:
+        text = explain(conn, "P1", JAN, as_of=D(2024, 4, 12)).render()
+    assert "截至2024-04-12，本月有效评级为2024年03月结果的D" in text
+    assert "grade:P1:2024-01:stop_new_business）：最迟2024-04-09执行，状态：已被后续结果取代" in text
+    with engine.connect() as conn:
+        text = explain(conn, "P1", MAR, as_of=D(2024, 4, 16)).render()
+    assert "状态：逾期未执行，已逾期1个工作日" in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from migu_assets.rules.measures import CODE_NAMES, SOURCE_NAMES, STATUS_NAMES
+
 GRADE_ORDER = ["A", "B", "C", "D", "E", "F", "TERMINATED"]
 GRADE_NAMES = {"TERMINATED": "终止合作"}
 
@@ -22,6 +24,12 @@ DECISION_NAMES = {
     "terminated": "终止合作",
     "abandoned": "视为主动放弃",
 }
+
+
+# SPEC v2 §5a: the measure codes and ledger statuses, named once in the rules
+MEASURE_SOURCE_NAMES = SOURCE_NAMES
+MEASURE_NAMES = CODE_NAMES
+MEASURE_STATUS_NAMES = STATUS_NAMES
 
 
 def grade_name(grade: str) -> str:

@@ -16,7 +16,8 @@ WARNINGS = "预警处罚"
 CONTROLS = "管控措施"
 SETTLEMENTS = "结算"
 RENEWALS = "续约"
-SHEET_NAMES = [OVERVIEW, GRADES, WARNINGS, CONTROLS, SETTLEMENTS, RENEWALS]
+LEDGER = "执行台账"
+SHEET_NAMES = [OVERVIEW, GRADES, WARNINGS, CONTROLS, SETTLEMENTS, RENEWALS, LEDGER]
 TOTAL_LABEL = "合计"
 
 
@@ -36,6 +37,7 @@ class Sheet:
     columns: list[Column]
     rows: list[dict]
     totals: dict[str, tuple[object, str]] = field(default_factory=dict)  # key → (value, kind) of the 合计 row
+    highlight: Callable[[dict], bool] | None = None  # rows drawn red (执行台账: overdue measures)
 
 
 def _yes_no(value: object) -> str:
@@ -58,6 +60,7 @@ GRADE_COLUMNS = [
     Column("下发日期", "issued_on", "date"),
     Column("处理截止日", "due_on", "date"),
     Column("取代月份", "supersedes_month", "month"),
+    Column("有效评级", "grade_in_force", label=L.grade_name),
     *CLAUSE_REASON,
 ]
 WARNING_COLUMNS = [
@@ -107,6 +110,24 @@ RENEWAL_COLUMNS = [
     Column("退出申请逾期", "late_notice", label=_yes_no),
     Column("条款", "clause"),
     Column("原因", "reasons"),
+]
+LEDGER_COLUMNS = [
+    *PARTNER,
+    Column("措施编号", "measure_id"),
+    Column("来源", "source", label=lambda v: L.named(L.MEASURE_SOURCE_NAMES, v)),
+    Column("处罚措施", "code", label=lambda v: L.named(L.MEASURE_NAMES, v)),
+    Column("执行截止日", "due_on", "date"),
+    Column("处罚期止", "ends_on", "date"),
+    Column("执行日期", "executed_on", "date"),
+    Column("执行人", "executed_by"),
+    Column("状态", "status", label=lambda v: L.named(L.MEASURE_STATUS_NAMES, v)),
+    Column("逾期工作日", "working_days_overdue", "int"),
+    Column("取代月份", "superseded_by_month", "month"),
+    Column("解除月份", "lifted_by_month", "month"),
+    Column("合作结束日", "lapsed_on", "date"),
+    Column("有效评级", "grade_in_force", label=L.grade_name),
+    Column("截至日期", "as_of", "date"),
+    *CLAUSE_REASON,
 ]
 OVERVIEW_COLUMNS = [
     Column("类别", "category"),
@@ -160,13 +181,19 @@ def overview_rows(data: MonthData) -> list[dict]:
 
 
 def build_sheets(data: MonthData) -> list[Sheet]:
-    """The six sheets in workbook order; detail sheets end with a 合计 row (counts, and sums of money)."""
+    """The seven sheets in workbook order; detail sheets end with a 合计 row (counts, and sums of money).
+
+    执行台账 (SPEC v2 §5a) lists the measures of the month and the earlier ones still open or overdue, as of the
+    report's day; overdue rows are red.
+    """
 
     def counted(title: str, columns: list[Column], rows: list[dict], unit: str, first: str = "partner_id") -> Sheet:
         second = columns[[c.key for c in columns].index(first) + 1].key
         return Sheet(title, columns, rows, _count_total(first, second, len(rows), unit))
 
     settlements = counted(SETTLEMENTS, SETTLEMENT_COLUMNS, data.settlements, "家")
+    ledger = counted(LEDGER, LEDGER_COLUMNS, data.measure_ledger, "项")
+    ledger.highlight = lambda row: row.get("status") == "overdue"
     settlements.totals.update({k: (_money_sum(data.settlements, k), "money") for k in MONEY_KEYS})
     return [
         Sheet(OVERVIEW, OVERVIEW_COLUMNS, overview_rows(data)),
@@ -175,4 +202,5 @@ def build_sheets(data: MonthData) -> list[Sheet]:
         counted(CONTROLS, CONTROL_COLUMNS, data.control_actions, "条"),
         settlements,
         counted(RENEWALS, RENEWAL_COLUMNS, data.renewal_decisions, "条", first="contract_id"),
+        ledger,
     ]

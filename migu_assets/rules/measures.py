@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from migu_assets.rules.credit import MonthResult, grade_in_force, superseded_by
 from migu_assets.rules.workdays import WorkdayCalendar
@@ -233,7 +234,12 @@ def lifted_by(code: str, month: dt.date, results: Mapping[dt.date, MonthResult],
 
 
 def working_days_between(after: dt.date, through: dt.date, calendar: WorkdayCalendar) -> int:
-    """Chinese working days in ``(after, through]``."""
+    """Chinese working days in ``(after, through]`` (cached: the measures of a month share their due date)."""
+    return _working_days(calendar, after, through)
+
+
+@lru_cache(maxsize=4096)
+def _working_days(calendar: WorkdayCalendar, after: dt.date, through: dt.date) -> int:
     n, day = 0, after
     while day < through:
         day += dt.timedelta(days=1)
