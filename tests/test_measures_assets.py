@@ -349,3 +349,39 @@ def test_第十四条_report_sheet_and_explain_show_status_due_date_and_grade_in
     with engine.connect() as conn:
         text = explain(conn, "P1", MAR, as_of=D(2024, 4, 16)).render()
     assert "状态：逾期未执行，已逾期1个工作日" in text
+
+
+def test_cli_measures_filters_by_partner_and_status_with_table_and_json(sqlite_url, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from migu_assets.cli import app
+    from migu_assets.warehouse.engine import engine_for
+
+    engine = engine_for(sqlite_url)
+    chain(engine)
+    insert(engine, schema.partners, [partner("P2")])
+    run(sqlite_url, "2024-01", "2024-03")
+    env = {"MIGU_WAREHOUSE_URL": sqlite_url}
+    res = CliRunner().invoke(
+        app, ["measures", "--partner", "P1", "--status", "overdue", "--as-of", "2024-04-16"], env=env
+    )
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0] == "处罚措施执行台账（截至2024-04-16）：2项"
+    assert lines[1].split() == ["合作方", "月份", "措施编号", "处罚措施", "执行截止日", "状态", "逾期工作日", "执行"]
+    assert "grade:P1:2024-03:stop_new_business" in lines[2] and "逾期未执行" in lines[2] and "2024-04-15" in lines[2]
+    js = CliRunner().invoke(app, ["measures", "--as-of", "2024-04-12", "--json"], env=env)
+    rows = json.loads(js.stdout)
+    assert {r["measure_id"]: r["status"] for r in rows} == {
+        "grade:P1:2024-01:stop_new_business": "superseded",
+        "grade:P1:2024-02:stop_new_business": "superseded",
+        "grade:P1:2024-03:stop_new_business": "open",
+        "grade:P1:2024-03:suspend_billing_or_promotion": "open",
+    }
+    assert rows[0]["due_on"] == "2024-04-09"
+    none = CliRunner().invoke(app, ["measures", "--partner", "P2", "--as-of", "2024-04-12"], env=env)
+    assert none.exit_code == 0 and "0项" in none.stdout
+    bad = CliRunner().invoke(app, ["measures", "--status", "late"], env=env)
+    assert bad.exit_code == 2 and "--status must be one of" in bad.output
