@@ -230,6 +230,7 @@ def measures(
     from migu_assets.compute.status import today
     from migu_assets.policy import load_policy_book
     from migu_assets.rules.measures import CODE_NAMES, STATUS_NAMES, STATUSES
+    from migu_assets.rules.workdays import UnknownCalendarYear
 
     unknown = sorted(set(status or ()) - set(STATUSES))
     if unknown:
@@ -244,8 +245,12 @@ def measures(
             raise typer.Exit(2) from None
     engine = _engine()
     _require_schema(engine)
-    with engine.connect() as conn:
-        rows = ledger_rows(conn, load_policy_book(), day, sorted(set(partner)) if partner else None)
+    try:
+        with engine.connect() as conn:
+            rows = ledger_rows(conn, load_policy_book(), day, sorted(set(partner)) if partner else None)
+    except UnknownCalendarYear as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
     if status:
         rows = [r for r in rows if r["status"] in status]
     if as_json:

@@ -22,6 +22,7 @@ from migu_assets.report import labels as L
 from migu_assets.rules.credit import grade_in_force
 from migu_assets.rules.measures import CODE_NAMES, STATUS_NAMES
 from migu_assets.rules.periods import add_months, next_month
+from migu_assets.rules.workdays import UnknownCalendarYear
 from migu_assets.warehouse import schema as s
 
 
@@ -244,7 +245,11 @@ def _grade(conn: sa.Connection, pid: str, month: dt.date, as_of: dt.date) -> Sec
 
 def _measures(conn: sa.Connection, pid: str, month: dt.date, as_of: dt.date) -> Section:
     sec = Section(f"处罚措施执行情况（截至{as_of}，第十四条、第十条注）")
-    rows = [r for r in ledger_rows(conn, load_policy_book(), as_of, [pid]) if r["month"] == month]
+    try:
+        rows = [r for r in ledger_rows(conn, load_policy_book(), as_of, [pid]) if r["month"] == month]
+    except UnknownCalendarYear as exc:  # overdue working days need the year's official calendar
+        sec.add(f"无法计算逾期工作日：{exc}", "第十四条")
+        return sec
     for r in rows:
         status = STATUS_NAMES.get(r["status"], r["status"])
         what = CODE_NAMES.get(r["code"], r["code"])

@@ -385,3 +385,24 @@ def test_cli_measures_filters_by_partner_and_status_with_table_and_json(sqlite_u
     assert none.exit_code == 0 and "0项" in none.stdout
     bad = CliRunner().invoke(app, ["measures", "--status", "late"], env=env)
     assert bad.exit_code == 2 and "--status must be one of" in bad.output
+
+
+def test_definitions_carry_the_measures_the_ledger_its_schedule_and_checks():
+    from migu_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"measures", "measure_ledger", "measure_executions"} <= keys
+    assert graph.get(dg.AssetKey("measures")).group_name == "credit"
+    assert graph.get(dg.AssetKey("measure_ledger")).partitions_def is None
+    upstream = {k.to_user_string() for k in graph.get(dg.AssetKey("measures")).parent_keys}
+    assert {"credit_grades", "control_actions", "warning_tiers"} <= upstream
+    schedules = {s.name: s for s in defs.schedules}
+    daily = schedules["daily_status_schedule"]
+    assert (daily.cron_schedule, daily.execution_timezone, daily.job_name) == (
+        "30 1 * * *",
+        "Asia/Shanghai",
+        "status_job",
+    )
+    checks = {k.name for k in graph.asset_check_keys}
+    assert {"no_overdue_measures", "no_contract_inside_a_reentry_ban"} <= checks
