@@ -7,6 +7,7 @@ from dagster_helpers import materialize_range
 from factories import insert, partner, table_rows
 
 from migu_assets.compute.partners import ban_breaches
+from migu_assets.compute.status import partner_status_rows
 from migu_assets.policy import load_policy_book
 from migu_assets.warehouse import schema
 
@@ -95,6 +96,10 @@ def test_第十九条_contract_inside_a_ban_fails_the_error_check(db_url, engine
     check = no_contract_inside_a_reentry_ban(warehouse=WarehouseResource(url=db_url), policy=PolicyResource())
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "C2b" in check.metadata["text"].value
+    with engine.connect() as conn:
+        status = {r["partner_id"]: r for r in partner_status_rows(conn, D(2024, 4, 1))}
+    assert "C2b" in status["P2"]["ban_breach"] and "违反禁入期" in status["P2"]["reason"]
+    assert status["P1"]["ban_breach"] is None
 
 
 def test_第十九条_contract_on_the_day_after_the_ban_is_no_breach(db_url, engine):
