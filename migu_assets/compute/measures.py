@@ -24,7 +24,7 @@ from migu_assets.policy import Policy, PolicyBook
 from migu_assets.rules import measures as rules
 from migu_assets.rules import settlement as settlement_rules
 from migu_assets.rules.credit import MonthResult
-from migu_assets.rules.periods import month_start, next_month
+from migu_assets.rules.periods import month_start
 from migu_assets.rules.workdays import WorkdayCalendar
 from migu_assets.warehouse import schema as s
 
@@ -82,7 +82,7 @@ def cooperation_ended(conn: sa.Connection, as_of: dt.date) -> dict[str, dt.date]
     """partner → the day its cooperation ended (SPEC v2 §7, ``rules.settlement.cooperation_end``), when on or
     before ``as_of``. The single call site of ``cooperation_end`` for the measures (第十条注)."""
     month = month_start(as_of)
-    contracts, decisions = contracts_and_decisions(conn, next_month(month))
+    contracts, decisions = contracts_and_decisions(conn, as_of + dt.timedelta(days=1))  # started by as_of
     out = {}
     for pid, mine in contracts.items():
         end = settlement_rules.cooperation_end(month, mine, decisions)
