@@ -406,3 +406,81 @@ def test_definitions_carry_the_measures_the_ledger_its_schedule_and_checks():
     )
     checks = {k.name for k in graph.asset_check_keys}
     assert {"no_overdue_measures", "no_contract_inside_a_reentry_ban"} <= checks
+
+
+# ------------------------------------------------------------------ lifted, ended, done, done_late from the warehouse
+def test_第十四条_lifted_ended_done_and_done_late_as_of_a_day(db_url, engine):
+    """P1 from 2024-01: 25 complaints on Mon 01-08 → 5 notifications → 一级预警 (promotion 01-09..01-15, new codes
+    01-09..02-08) and health 0 → monthly 100 → F. A 省公司重要投诉 on 01-20 suspends business B1's promotion
+    01-21..02-20. February: no complaints → (0.5×800 + 0.3×100)/0.8 = 537.50 → C, issued 03-07 (default), after
+    January's due day 02-19 → no supersession, but C no longer requires January's D/E/F measures."""
+    insert(engine, schema.partners, [partner("P1", start=JAN)])
+    insert(engine, schema.complaint_tickets, complaints_on("P1", D(2024, 1, 8), 25))
+    insert(
+        engine,
+        schema.control_events,
+        [
+            {
+                "event_id": "E1",
+                "partner_id": "P1",
+                "business_id": "B1",
+                "sub_channel_id": None,
+                "event_type": "provincial_important_complaint",
+                "province": "GD",
+                "event_date": D(2024, 1, 20),
+                "issuer_requirement": None,
+            }
+        ],
+    )
+    insert(
+        engine,
+        schema.measure_executions,
+        [
+            {
+                "measure_id": "control:E1:business:suspend_promotion",
+                "executed_on": D(2024, 1, 21),
+                "executed_by": "甲",
+                "note": None,
+            },
+            {
+                "measure_id": "tier:P1:2024-01:1:suspend_new_codes",
+                "executed_on": D(2024, 1, 10),
+                "executed_by": "乙",
+                "note": "晚一天",
+            },
+        ],
+    )
+    run(db_url, "2024-01", "2024-02")
+    grades = {r["month"]: r for r in table_rows(engine, schema.credit_grades)}
+    assert (grades[JAN]["grade"], grades[JAN]["due_on"]) == ("F", D(2024, 2, 19))
+    assert (grades[FEB]["grade"], grades[FEB]["issued_on"], grades[FEB]["supersedes_month"]) == (
+        "C",
+        D(2024, 3, 7),
+        None,
+    )
+    rows = ledger(engine, D(2024, 3, 7))
+    got = {
+        mid: (r["status"], r["lifecycle"])
+        for mid, r in rows.items()
+        if mid.startswith(("grade:P1:2024-01", "tier", "control"))
+    }
+    assert got == {
+        "grade:P1:2024-01:stop_new_business": ("overdue", "active"),
+        "grade:P1:2024-01:suspend_billing_or_promotion": ("lifted", "lifted"),
+        "grade:P1:2024-01:suspend_settlement": ("lifted", "lifted"),
+        "grade:P1:2024-01:suspend_all_sales": ("lifted", "lifted"),
+        "tier:P1:2024-01:1:suspend_promotion": ("ended", "ended"),
+        "tier:P1:2024-01:1:suspend_new_codes": ("done_late", "ended"),
+        "control:E1:business:suspend_promotion": ("done", "ended"),
+    }
+    # Feb 20–23, 26–29, Mar 1, 4–7: 13 working days after the due day 02-19
+    assert rows["grade:P1:2024-01:stop_new_business"]["working_days_overdue"] == 13
+    assert rows["grade:P1:2024-01:suspend_settlement"]["lifted_by_month"] == FEB
+    control = rows["control:E1:business:suspend_promotion"]
+    assert (control["due_on"], control["ends_on"], control["executed_by"]) == (D(2024, 1, 21), D(2024, 2, 20), "甲")
+    # the day before February's result arrives, nothing is lifted yet
+    before = ledger(engine, D(2024, 3, 6))
+    assert before["grade:P1:2024-01:suspend_settlement"]["status"] == "overdue"
+    assert before["control:E1:business:suspend_promotion"]["lifecycle"] == "ended"
+    on_last_day = ledger(engine, D(2024, 2, 20))  # the last suspended day: still in force
+    assert on_last_day["control:E1:business:suspend_promotion"]["lifecycle"] == "active"
