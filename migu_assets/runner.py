@@ -1,7 +1,8 @@
 """Materialise months through Dagster (``migu-assets run``): one daily run and one monthly run for a range.
 
 Runs go through the Dagster instance in ``DAGSTER_HOME`` so they appear in the UI. Each job is executed once
-over the whole partition range (single-run backfill policy), so a year costs two runs, not 365.
+over the whole partition range (single-run backfill policy), so a year costs two runs, not 365. A third run then
+refreshes the as-of-a-day assets, ``partner_status`` and ``measure_ledger`` (SPEC v2 §5a), as of today.
 """
 
 from __future__ import annotations

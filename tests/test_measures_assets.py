@@ -484,3 +484,27 @@ def test_第十四条_lifted_ended_done_and_done_late_as_of_a_day(db_url, engine
     assert before["control:E1:business:suspend_promotion"]["lifecycle"] == "ended"
     on_last_day = ledger(engine, D(2024, 2, 20))  # the last suspended day: still in force
     assert on_last_day["control:E1:business:suspend_promotion"]["lifecycle"] == "active"
+
+
+def test_migu_assets_run_ends_with_the_ledger_as_of_its_day(sqlite_url):
+    from migu_assets.runner import run_months
+    from migu_assets.warehouse.engine import engine_for
+
+    engine = engine_for(sqlite_url)
+    chain(engine)
+    lines: list[str] = []
+    reports = run_months(
+        JAN,
+        MAR,
+        defs=defs_for(sqlite_url),
+        instance=dg.DagsterInstance.ephemeral(),
+        progress=lines.append,
+        today=D(2024, 4, 16),
+    )
+    assert [r.job for r in reports] == ["daily_job", "monthly_job", "status_job"]
+    assert reports[-1].partitions == "as of 2024-04-16"
+    assert "measure_ledger:no_overdue_measures" in reports[-1].checks_failed
+    stored = table_rows(engine, schema.measure_ledger)
+    assert {r["as_of"] for r in stored} == {D(2024, 4, 16)}
+    assert {r["measure_id"]: r["status"] for r in stored}["grade:P1:2024-03:stop_new_business"] == "overdue"
+    assert {r["as_of"] for r in table_rows(engine, schema.partner_status)} == {D(2024, 4, 16)}
