@@ -333,6 +333,8 @@ def test_第十四条_report_sheet_and_explain_show_status_due_date_and_grade_in
     assert first["状态"].fill.fgColor.rgb.endswith("FFC7CE")  # overdue rows are red
     assert first["有效评级"].value == "D"
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(head))}{len(rows) + 1}"
+    overview = {(r[0], r[1]): r[2] for r in wb["总览"].iter_rows(min_row=2, values_only=True)}
+    assert overview[("执行台账", "逾期未执行")] == 2 and overview[("执行台账", "待执行")] == 0
     grades = wb["信用评级"]
     g_head = [c.value for c in grades[1]]
     assert grades.cell(2, g_head.index("有效评级") + 1).value == "D"

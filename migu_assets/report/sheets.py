@@ -142,7 +142,8 @@ def _count_total(first_key: str, second_key: str, n: int, unit: str) -> dict[str
 
 
 def overview_rows(data: MonthData) -> list[dict]:
-    """Counts by grade, warning tier, control action, settlement status (with Σ payable) and renewal decision."""
+    """Counts by grade, warning tier, control action, settlement status (with Σ payable), renewal decision and
+    measure status in the 执行台账 (SPEC v2 §5a)."""
     rows: list[dict] = []
 
     def section(category: str, counter: Counter, order: list, name, amounts: dict | None = None) -> None:
@@ -176,6 +177,12 @@ def overview_rows(data: MonthData) -> list[dict]:
         Counter(r["decision"] for r in data.renewal_decisions),
         L.DECISION_ORDER,
         lambda v: L.named(L.DECISION_NAMES, v),
+    )
+    section(
+        LEDGER,
+        Counter(r["status"] for r in data.measure_ledger),
+        list(L.MEASURE_STATUS_NAMES),
+        lambda v: L.named(L.MEASURE_STATUS_NAMES, v),
     )
     return rows
 
