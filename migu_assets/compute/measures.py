@@ -80,7 +80,8 @@ def measure_rows(conn: sa.Connection, policy: Policy, month: dt.date) -> list[di
 
 def cooperation_ended(conn: sa.Connection, as_of: dt.date) -> dict[str, dt.date]:
     """partner → the day its cooperation ended (SPEC v2 §7, ``rules.settlement.cooperation_end``), when on or
-    before ``as_of``. The single call site of ``cooperation_end`` for the measures (第十条注)."""
+    before ``as_of``. The single call site of ``cooperation_end`` for the measures (第十条注): SPEC v2's other end —
+    a ``bad_credit_list`` violation's ``occurred_on`` — is passed here once ``cooperation_end`` takes it (issue 12)."""
     month = month_start(as_of)
     contracts, decisions = contracts_and_decisions(conn, as_of + dt.timedelta(days=1))  # started by as_of
     out = {}
