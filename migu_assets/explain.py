@@ -258,7 +258,7 @@ def _measures(conn: sa.Connection, pid: str, month: dt.date, as_of: dt.date) -> 
             text += f"，已逾期{r['working_days_overdue']}个工作日"
         if r["executed_on"]:
             text += f"（{r['executed_by']}于{r['executed_on']}执行）"
-        sec.add(text, "第十条注" if r["status"] == "lapsed" else "第十四条")
+        sec.add(text, "第十条注" if r["status"] == "lapsed" else r["clause"])
     if not rows:
         sec.add("本月无须执行的处罚措施", "第十四条")
     return sec
