@@ -1,4 +1,5 @@
-"""``migu-assets``: the operator's command line (init, load, demo, run, report, explain, whatif, notices, notify)."""
+"""``migu-assets``: the operator's command line (init, load, demo, run, report, explain, measures, whatif, notices,
+notify)."""
 
 from __future__ import annotations
 
@@ -317,6 +318,77 @@ def notify(
             typer.echo(f"{name}: sent")
     if any(results.values()):
         raise typer.Exit(1)
+
+
+@app.command()
+def measures(
+    partner: list[str] | None = typer.Option(None, "--partner", help="Partner id (合作方编号); repeat for several"),
+    status: list[str] | None = typer.Option(
+        None, "--status", help="done, done_late, superseded, lifted, lapsed, ended, overdue or open; repeatable"
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="Day the statuses describe, YYYY-MM-DD; default today"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON array of ledger rows instead of a table"),
+) -> None:
+    """The measure ledger (执行台账, SPEC v2 §5a): what to carry out, by when, and its status (reads the warehouse)."""
+    import json
+
+    from migu_assets.compute.measures import ledger_rows
+    from migu_assets.compute.status import today
+    from migu_assets.policy import load_policy_book
+    from migu_assets.rules.measures import STATUSES
+    from migu_assets.rules.workdays import UnknownCalendarYear
+    from migu_assets.vocabulary import MEASURE_NAMES, MEASURE_STATUS_NAMES, named
+
+    unknown = sorted(set(status or ()) - set(STATUSES))
+    if unknown:
+        typer.secho(f"--status must be one of {', '.join(STATUSES)}; got {', '.join(unknown)}", fg="red", err=True)
+        raise typer.Exit(2)
+    day = today()
+    if as_of:
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            typer.secho(f"--as-of must look like YYYY-MM-DD, got {as_of!r}", fg="red", err=True)
+            raise typer.Exit(2) from None
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        with engine.connect() as conn:
+            rows = ledger_rows(conn, load_policy_book(), day, sorted(set(partner)) if partner else None)
+    except UnknownCalendarYear as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    if status:
+        rows = [r for r in rows if r["status"] in status]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+        return
+    from migu_assets.report.xlsx import display_width
+
+    header = ["合作方", "月份", "措施编号", "处罚措施", "执行截止日", "状态", "逾期工作日", "执行"]
+    table = [
+        [
+            r["partner_id"],
+            f"{r['month']:%Y-%m}",
+            r["measure_id"],
+            named(MEASURE_NAMES, r["code"]),
+            str(r["due_on"]),
+            named(MEASURE_STATUS_NAMES, r["status"]),
+            "" if r["working_days_overdue"] is None else str(r["working_days_overdue"]),
+            f"{r['executed_by']} {r['executed_on']}" if r["executed_on"] else "",
+        ]
+        for r in rows
+    ]
+    widths = [max(display_width(line[j]) for line in [header, *table]) for j in range(len(header))]
+
+    def fmt(line: list[str]) -> str:
+        return "  ".join(cell + " " * (w - display_width(cell)) for cell, w in zip(line, widths, strict=True)).rstrip()
+
+    typer.echo(f"处罚措施执行台账（截至{day}）：{len(rows)}项")
+    if table:
+        typer.echo(fmt(header))
+        for line in table:
+            typer.secho(fmt(line), fg="red" if line[5] == MEASURE_STATUS_NAMES["overdue"] else None)
 
 
 @app.command()

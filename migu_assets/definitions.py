@@ -10,7 +10,7 @@ import dagster as dg
 
 from migu_assets import assets as assets_package
 from migu_assets.assets.sources import source_tables
-from migu_assets.jobs import build_jobs, build_schedules
+from migu_assets.jobs import build_jobs, build_schedules, build_status_schedule
 from migu_assets.notify.resource import notifier_from_env
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.sensors.notifications import build_notification_sensors
@@ -48,7 +48,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         assets=[*source_tables, *computed_assets],
         asset_checks=asset_checks,
         jobs=[daily_job, monthly_job, *status_jobs, whatif_job],
-        schedules=build_schedules(daily_job, monthly_job),
+        schedules=[*build_schedules(daily_job, monthly_job), *map(build_status_schedule, status_jobs)],
         sensors=[build_major_violation_sensor(computed_assets), *status_sensors, *build_notification_sensors()],
         # notifications stay off unless configured, also when a caller passes only warehouse and policy
         resources={"notifier": notifier_from_env(), **(resources or default_resources())},

@@ -688,6 +688,26 @@ class _Builder:
         return [{"month": self.month(i), "issued_on": nth_workday(1 if i == 1 else 3)} for i in (1, 2)
                 if self.has_month(i)]
 
+    # ------------------------------------------------------------------ measure executions (SPEC v2 §5a)
+    def execution_rows(self, events: list[dict]) -> list[dict]:
+        """Staff carried out the 附件1 promotion suspensions: on time (the start day) but every third one 3 days
+        late; the grade measures stay unexecuted so the ledger shows open and overdue rows too. The ids are the
+        ``measures`` ids the chain will compute (``control:{event_id}:business:suspend_promotion``)."""
+        rows = []
+        suspensions = [
+            e for e in events if e["event_type"] == "provincial_important_complaint" and not e["issuer_requirement"]
+        ]
+        for n, e in enumerate(suspensions):
+            start = e["event_date"] + dt.timedelta(days=1)
+            late = n % 3 == 2
+            rows.append({
+                "measure_id": f"control:{e['event_id']}:business:suspend_promotion",
+                "executed_on": start + dt.timedelta(days=3 if late else 0),
+                "executed_by": "渠道运营组",
+                "note": "逾期补执行" if late else None,
+            })
+        return rows
+
     # ------------------------------------------------------------------ all tables
     def build(self) -> dict[str, list[dict]]:
         self.build_partners()
@@ -703,6 +723,7 @@ class _Builder:
         rows["major_violations"] = self.violation_rows()
         rows["contracts"] = self.contract_rows()
         rows["credit_issue_dates"] = self.issue_date_rows()
+        rows["measure_executions"] = self.execution_rows(rows["control_events"])
         return {name: rows[name] for name in SOURCE_TABLES}
 
 

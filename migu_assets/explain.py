@@ -3,8 +3,9 @@
 Reads only the warehouse's output tables (no Dagster, no recomputation): the complaints and notifications by day
 (第七条/附件6), the warning tiers and their suspensions (第八条/附件7), health (附件5), importance (附件5), the monthly
 score and the weighted credit with the weights used (第十一条), a major violation (第十二条), the grade band and its
-measures (第十条), issue and due dates and supersession (第十四条), control actions (附件1–4), settlement (第七章) and
-renewal decisions (第八章).
+measures (第十条), issue and due dates, supersession and the grade in force (第十四条, SPEC v2 §5), control actions
+(附件1–4), each measure of the month with its due date and status in the execution ledger as of a day (SPEC v2 §5a),
+settlement (第七章) and renewal decisions (第八章).
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from migu_assets import vocabulary as L
+from migu_assets.compute.measures import ledger_rows, month_results
+from migu_assets.compute.status import today
 from migu_assets.policy import Policy, PolicyBook, load_policy_book
+from migu_assets.rules.credit import grade_in_force
 from migu_assets.rules.periods import add_months, next_month
+from migu_assets.rules.workdays import UnknownCalendarYear
 from migu_assets.warehouse import schema as s
 
 
@@ -91,14 +96,23 @@ def _has_rows(conn: sa.Connection, pid: str, month: dt.date) -> bool:
     return False
 
 
-def explain(conn: sa.Connection, partner_id: str, month: dt.date, book: PolicyBook | None = None) -> Explanation:
+def explain(
+    conn: sa.Connection,
+    partner_id: str,
+    month: dt.date,
+    book: PolicyBook | None = None,
+    as_of: dt.date | None = None,
+) -> Explanation:
     """The explanation of ``partner_id`` in ``month`` (any day of it); :class:`ExplainError` when there is none.
 
     Numbers in the text (thresholds, response days, grades needing action) come from the policy version in force
-    in ``month`` (``book``, default: :func:`load_policy_book`, which honours ``MIGU_POLICY_DIR``).
+    in ``month`` (``book``, default: :func:`load_policy_book`, which honours ``MIGU_POLICY_DIR``). ``as_of``
+    (default today, Asia/Shanghai) is the day the grade in force and the measures' statuses describe.
     """
     month = month.replace(day=1)
-    policy = (book or load_policy_book()).for_month(month)
+    book = book or load_policy_book()
+    policy = book.for_month(month)
+    as_of = as_of or today()
     p = s.partners
     name = conn.execute(sa.select(p.c.name).where(p.c.partner_id == partner_id)).scalar_one_or_none()
     if name is None:
@@ -113,8 +127,9 @@ def explain(conn: sa.Connection, partner_id: str, month: dt.date, book: PolicyBo
         _complaints(conn, partner_id, month, policy),
         _warnings(conn, partner_id, month),
         _scores(conn, partner_id, month),
-        _grade(conn, partner_id, month, policy),
+        _grade(conn, partner_id, month, book, as_of),
         _controls(conn, partner_id, month),
+        _measures(conn, partner_id, month, book, as_of),
         _settlement(conn, partner_id, month),
         _renewal(conn, partner_id, month),
     ]
@@ -192,7 +207,7 @@ def _scores(conn: sa.Connection, pid: str, month: dt.date) -> Section:
     return sec
 
 
-def _grade(conn: sa.Connection, pid: str, month: dt.date, policy: Policy) -> Section:
+def _grade(conn: sa.Connection, pid: str, month: dt.date, book: PolicyBook, as_of: dt.date) -> Section:
     sec = Section("信用评级、处罚措施与处理期限（第十条、第十四条）")
     grade = _one(conn, s.credit_grades, pid, month)
     if not grade:
@@ -203,7 +218,7 @@ def _grade(conn: sa.Connection, pid: str, month: dt.date, policy: Policy) -> Sec
         f"信用积分{grade['credit_score']}分，评级{L.grade_name(grade['grade'])}；处罚措施：{measures}",
         grade["clause"],
     )
-    credit = policy.credit
+    credit = book.for_month(month).credit
     if grade["grade"] not in credit.action_grades:
         calm = "/".join(g.grade for g in credit.grades if not g.measures)
         sec.add(f"评级结果于{grade['issued_on']}下发，{calm}级无需处理", "第十四条")
@@ -224,10 +239,41 @@ def _grade(conn: sa.Connection, pid: str, month: dt.date, policy: Policy) -> Sec
     ).first()
     if later:
         sec.add(
-            f"本月结果已被{later.month:%Y年%m月}的{L.grade_name(later.grade)}级结果取代（以最新收到的信用积分级别为准）",
+            f"本月结果已被{later.month:%Y年%m月}的{L.grade_name(later.grade)}结果取代（以最新收到的信用积分级别为准）",
             "第十四条",
         )
+    results = month_results(conn, book, [pid]).get(pid, {})
+    in_force = grade_in_force(month, results, as_of)
+    if in_force is not None and in_force.month != month:
+        sec.add(
+            f"截至{as_of}，本月有效评级为{in_force.month:%Y年%m月}结果的{L.grade_name(in_force.grade)}"
+            "（取代链逐月追溯，以最新收到的信用积分级别为准）",
+            "第十四条",
+        )
+    elif in_force is not None:
+        sec.add(f"截至{as_of}，本月有效评级即本月评级{L.grade_name(in_force.grade)}", "第十四条")
     sec.add(f"评级说明：{grade['reason']}", grade["clause"])
+    return sec
+
+
+def _measures(conn: sa.Connection, pid: str, month: dt.date, book: PolicyBook, as_of: dt.date) -> Section:
+    sec = Section(f"处罚措施执行情况（截至{as_of}，第十四条、第十条注）")
+    try:
+        rows = [r for r in ledger_rows(conn, book, as_of, [pid]) if r["month"] == month]
+    except UnknownCalendarYear as exc:  # overdue working days need the year's official calendar
+        sec.add(f"无法计算逾期工作日：{exc}", "第十四条")
+        return sec
+    for r in rows:
+        status = L.named(L.MEASURE_STATUS_NAMES, r["status"])
+        what = L.named(L.MEASURE_NAMES, r["code"])
+        text = f"{what}（{r['measure_id']}）：最迟{r['due_on']}执行，状态：{status}"
+        if r["status"] == "overdue":
+            text += f"，已逾期{r['working_days_overdue']}个工作日"
+        if r["executed_on"]:
+            text += f"（{r['executed_by']}于{r['executed_on']}执行）"
+        sec.add(text, "第十条注" if r["status"] == "lapsed" else r["clause"])
+    if not rows:
+        sec.add("本月无须执行的处罚措施", "第十四条")
     return sec
 
 

@@ -70,3 +70,16 @@ def _monthly_after_last_day(monthly_job) -> dg.ScheduleDefinition:
         return dg.RunRequest(run_key=f"monthly_chain:{month_key}", partition_key=month_key)
 
     return monthly_chain_schedule
+
+
+def build_status_schedule(status_job) -> dg.ScheduleDefinition:
+    """Daily refresh of the as-of-today assets (partner_status, measure_ledger): statuses move with the calendar —
+    a measure becomes overdue the day after its due date without any new data (SPEC v2 §5a)."""
+    return dg.ScheduleDefinition(
+        name="daily_status_schedule",
+        job=status_job,
+        cron_schedule="30 1 * * *",
+        execution_timezone=monthly_partitions.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="每日01:30刷新合作方当前状态与处罚措施执行台账（逾期状态随日期变化）。",
+    )

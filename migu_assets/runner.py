@@ -1,7 +1,8 @@
 """Materialise months through Dagster (``migu-assets run``): one daily run and one monthly run for a range.
 
 Runs go through the Dagster instance in ``DAGSTER_HOME`` so they appear in the UI. Each job is executed once
-over the whole partition range (single-run backfill policy), so a year costs two runs, not 365.
+over the whole partition range (single-run backfill policy), so a year costs two runs, not 365. A third run then
+refreshes the as-of-a-day assets, ``partner_status`` and ``measure_ledger`` (SPEC v2 §5a), as of today.
 """
 
 from __future__ import annotations
@@ -47,16 +48,22 @@ def _range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
-def _execute(job: dg.JobDefinition, instance, first: str, last: str, asset_selection=None) -> StepReport:
+def _execute(
+    job: dg.JobDefinition, instance, first: str, last: str, asset_selection=None, ops_config: dict | None = None
+) -> StepReport:
     start = time.monotonic()
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if ops_config:
+        run_config["ops"] = ops_config
     result = job.execute_in_process(
         instance=instance,
-        tags=_range_tags(first, last),
+        tags=_range_tags(first, last) if first else None,
         raise_on_error=True,
         asset_selection=asset_selection,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config=run_config,
     )
-    report = StepReport(job.name, f"{first}..{last}", result.run_id, time.monotonic() - start)
+    window = f"{first}..{last}" if first else "as of a day"
+    report = StepReport(job.name, window, result.run_id, time.monotonic() - start)
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         rc = mat.metadata.get("dagster/row_count")
@@ -88,6 +95,7 @@ def run_months(
     first_month, last_month = month_start(first_month), month_start(last_month)
     if last_month < first_month:
         raise ValueError(f"--to {last_month:%Y-%m} is before --from {first_month:%Y-%m}")
+    as_of = today  # None → the as-of assets use today in Asia/Shanghai
     today = today or dt.date.today()
     if month_end(last_month) >= today:
         raise ValueError(
@@ -105,7 +113,25 @@ def run_months(
     )
     reports.append(_execute(monthly_job, instance, first_month.strftime(DATE_FMT), last_month.strftime(DATE_FMT)))
     _print_report(reports[-1], progress)
+    status_job = _status_job(defs)
+    if status_job is not None:  # SPEC v2 §5a: the ledger (and the status page) as of today, after the chain
+        day = as_of.isoformat() if as_of else "today"
+        progress(f"▶ {status_job.name}: partner_status and measure_ledger as of {day} (one run)")
+        ops = None
+        if as_of is not None:
+            config = {"config": {"as_of": as_of.isoformat()}}
+            ops = {node.name: config for node in status_job.graph.node_defs}
+        reports.append(_execute(status_job, instance, "", "", ops_config=ops))
+        reports[-1].partitions = f"as of {day}"
+        _print_report(reports[-1], progress)
     return reports
+
+
+def _status_job(defs: dg.Definitions) -> dg.JobDefinition | None:
+    try:
+        return defs.resolve_job_def("status_job")
+    except Exception:  # a code location without the as-of-today assets
+        return None
 
 
 def _print_report(report: StepReport, progress: Callable[[str], None]) -> None:

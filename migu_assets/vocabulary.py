@@ -33,8 +33,23 @@ MEASURE_NAMES = {
     TERMINATE_COOPERATION: "终止合作",
     SUSPEND_PROMOTION: "暂停推广",
     SUSPEND_NEW_CODES: "暂停代码新增",
+    MANUAL_PER_ISSUER: "按发函/拨测单位要求处理",
 }
 GRADE_MEASURES = (STOP_NEW_BUSINESS, SUSPEND_BILLING_OR_PROMOTION, SUSPEND_SETTLEMENT, SUSPEND_ALL_SALES)
+
+# where a measure comes from, and its execution status as of a day (SPEC v2 §5a)
+MEASURE_SOURCE_NAMES = {"grade": "信用评级", "control": "管控措施", "warning": "分级预警"}
+MEASURE_STATUS_NAMES = {
+    "done": "已按期执行",
+    "done_late": "逾期后执行",
+    "superseded": "已被后续结果取代",
+    "lifted": "已解除",
+    "lapsed": "合作结束自然终止",
+    "ended": "期满结束",
+    "overdue": "逾期未执行",
+    "open": "待执行",
+    "active": "仍有效",
+}
 
 # ---------------------------------------------------------------- control actions (第八条, 附件1–4; SPEC §6)
 ACTION_NAMES = {SUSPEND_PROMOTION: "暂停推广", WARNING: "警告", MANUAL_PER_ISSUER: "按发函/拨测单位要求处理"}

@@ -66,7 +66,7 @@ def test_demo_then_run_computes_the_months_in_two_dagster_runs(tmp_path):
     assert runner.invoke(app, ["demo"], env=env).exit_code == 1  # refuses to overwrite without --replace
     result = runner.invoke(app, ["run", "--from", "2024-01", "--to", "2024-02"], env=env)
     assert result.exit_code == 0, result.output
-    assert "done: 2 Dagster runs" in result.output
+    assert "done: 3 Dagster runs" in result.output  # SPEC v2 §5a: + the as-of-today refresh (status_job)
     assert "✓ credit_grades" in result.output
     assert _count(url, schema.credit_grades) == 20 + 19  # P0013 starts cooperating in February
     runs = list((tmp_path / "dh").iterdir())

@@ -66,16 +66,16 @@ def test_credit_chain_hand_computed(db_url, engine):
         ("P1", D(2024, 2, 1)): Decimal("450.00"),
         ("P1", D(2024, 3, 1)): Decimal("275.00"),
         ("P1", D(2024, 4, 1)): Decimal("800.00"),
-        ("P2", D(2024, 2, 1)): Decimal("800.00"),
+        ("P2", D(2024, 2, 1)): Decimal("1000.00"),  # SPEC v2 §4.2: approved Mar 20 < Feb issued Apr 1
         ("P2", D(2024, 3, 1)): Decimal("1000.00"),
         ("P2", D(2024, 4, 1)): Decimal("1000.00"),
         ("P2", D(2024, 5, 1)): Decimal("1000.00"),
     }  # P1 is terminated from April: not scored in May
     credit = _by(engine, schema.credit_scores)
-    # Mar P1: 0.5×275 + 0.3×450 + 0.2×450 = 362.50; P2 Mar: (0.5×1000 + 0.3×800)/0.8 = 925.00
+    # Mar P1: 0.5×275 + 0.3×450 + 0.2×450 = 362.50; P2 Mar: (0.5×1000 + 0.3×1000)/0.8 = 1000.00
     assert credit[("P1", D(2024, 3, 1))]["credit_score"] == Decimal("362.50")
     assert credit[("P2", D(2024, 2, 1))]["months_used"] == 1
-    assert credit[("P2", D(2024, 3, 1))]["credit_score"] == Decimal("925.00")
+    assert credit[("P2", D(2024, 3, 1))]["credit_score"] == Decimal("1000.00")
     assert credit[("P1", D(2024, 4, 1))]["credit_score"] == Decimal("0.00")
     assert credit[("P1", D(2024, 4, 1))]["violation_id"] == "V1"
 
@@ -93,14 +93,16 @@ def test_credit_chain_hand_computed(db_url, engine):
     assert "V1" in grades[("P1", D(2024, 4, 1))]["reason"]
 
 
-def test_declaration_approved_in_march_does_not_change_february_when_recomputed(db_url, engine):
+def test_declaration_approved_before_february_was_issued_counts_for_february_also_when_recomputed(db_url, engine):
+    """SPEC v2 §4.2 (changed from v1's "from the month of approval"): approved 2024-03-20, February's results issued
+    2024-04-01 → it counts for February; recomputing February later gives the same row."""
     scenario(engine)
     run_range(db_url, "2024-01", "2024-04")
     before = _by(engine, schema.importance_scores)[("P2", D(2024, 2, 1))]
     assert materialize_range(db_url, "monthly_job", "2024-02-01").success  # recomputed "in April"
     after = _by(engine, schema.importance_scores)
     assert after[("P2", D(2024, 2, 1))] == before
-    assert before["company_importance"] == 0
+    assert before["company_importance"] == 100
     assert after[("P2", D(2024, 3, 1))]["company_importance"] == 100
 
 

@@ -45,11 +45,14 @@ from hypothesis import strategies as st
 from migu_assets.loader import TABLES, LoadError, LoadResult, load_file
 from migu_assets.policy import load_policy_book
 from migu_assets.warehouse.engine import engine_for
-from migu_assets.warehouse.schema import SOURCE_TABLES, partners
+from migu_assets.warehouse.schema import SOURCE_TABLES, measures, partners
 
 POLICY = load_policy_book().latest  # the strategies need the policy's vocabularies before any fixture exists
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEEDS = {"P1": "G1", "P2": "G1", "P3": None}  # partner_id → parent_company_id, in the warehouse of every test
+# measures an execution may name (SPEC v2 §5a: measure_executions.measure_id names a row of measures)
+SEED_MEASURES = ["grade:P1:2024-01:stop_new_business", "control:CE1:business:suspend_promotion"]
+SEED_MEASURE_MONTH = dt.date(2024, 1, 1)
 LOAD_TIMEOUT = 30  # seconds; one load of these small files takes milliseconds, so more is a hang
 
 # Function-scoped fixtures are safe here: every example either resets the table it loads or compares row counts
@@ -74,6 +77,13 @@ def _seed(engine: sa.Engine) -> sa.Engine:
             {"partner_id": pid, "name": f"伙伴{pid}", "parent_company_id": parent, "on_network_rights_platform": False,
              "cooperation_start": dt.date(2023, 1, 1)}
             for pid, parent in SEEDS.items()
+        ])
+        conn.execute(measures.delete())
+        conn.execute(measures.insert(), [
+            {"measure_id": mid, "partner_id": "P1", "month": SEED_MEASURE_MONTH, "source": mid.split(":")[0],
+             "code": mid.rsplit(":", 1)[1], "due_on": dt.date(2024, 2, 19), "ends_on": None, "clause": "第十条/C",
+             "reason": "种子措施"}
+            for mid in SEED_MEASURES
         ])
     return engine
 
@@ -296,6 +306,10 @@ def value_strategy(table: str, column: str, fmt: str) -> st.SearchStrategy[Any]:
         return st.decimals(min_value=0, max_value=POLICY.settlement.max_share_ratio, places=ct.scale)
     if column == "violation_type":
         return st.integers(1, 7)
+    if (table, column) == ("measure_executions", "measure_id"):
+        return st.sampled_from(SEED_MEASURES)
+    if (table, column) == ("measure_executions", "executed_on"):
+        return st.dates(min_value=SEED_MEASURE_MONTH)  # not before the measure's month
     return {
         "text": lambda: texts(fmt, ct.max_length),
         "bool": st.booleans,

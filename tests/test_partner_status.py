@@ -186,7 +186,8 @@ def _status_refresh():
 def test_status_job_and_sensor_load_with_the_code_location():
     dg.Definitions.validate_loadable(defs)
     status_job = defs.resolve_job_def("status_job")
-    assert status_job.asset_layer.selected_asset_keys == {dg.AssetKey("partner_status")}
+    # SPEC v2 §5a: the measure ledger is refreshed with the status page
+    assert status_job.asset_layer.selected_asset_keys == {dg.AssetKey("partner_status"), dg.AssetKey("measure_ledger")}
     sensor = defs.resolve_sensor_def("partner_status_refresh_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 

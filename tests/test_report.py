@@ -231,7 +231,7 @@ def wb(workbook_path):
 
 
 def test_sheets_have_chinese_headers_and_frozen_header_rows(wb):
-    assert wb.sheetnames == ["总览", "信用评级", "预警处罚", "管控措施", "结算", "续约"]
+    assert wb.sheetnames == ["总览", "信用评级", "预警处罚", "管控措施", "结算", "续约", "执行台账"]  # SPEC v2 §5a
     assert headers(wb["总览"]) == ["类别", "项目", "数量", "金额（元）"]
     assert {
         "合作方编号",

@@ -7,10 +7,13 @@ import pytest
 
 from migu_assets.policy import CalendarRules, ExtraYear
 from migu_assets.rules.credit import (
+    MonthResult,
     default_issue_date,
     due_date,
     grade_for,
+    grade_in_force,
     monthly_score,
+    scoring_start,
     supersedes,
     weighted_credit,
 )
@@ -138,13 +141,67 @@ def test_policy_file_can_add_a_years_official_notice(policy):
     assert cal.nth_workday_after(D(2030, 12, 31), 5) == D(2031, 1, 7)
 
 
-# ------------------------------------------------------------------ 第十四条: supersession
-def test_第十四条_supersedes_when_previous_not_yet_due():
-    assert supersedes("C", D(2024, 2, 19), "D", D(2024, 2, 19))  # prev.due_on ≥ issued_on
-    assert not supersedes("C", D(2024, 2, 19), "D", D(2024, 2, 20))
-    assert not supersedes("B", D(2024, 2, 19), "D", D(2024, 2, 1))  # B carries no measures
-    assert not supersedes("C", D(2024, 2, 19), "A", D(2024, 2, 1))  # only C–F/TERMINATED rows supersede
-    assert supersedes("F", D(2024, 2, 19), "TERMINATED", D(2024, 2, 1))
+# ------------------------------------------------------------------ 第十四条: supersession (SPEC v2 §5)
+def test_第十四条_supersedes_when_issued_within_previous_due_date(policy):
+    assert supersedes("C", D(2024, 2, 19), D(2024, 2, 19), policy.credit)  # issued_on(m) ≤ due_on(m−1): the due day counts
+    assert not supersedes("C", D(2024, 2, 19), D(2024, 2, 20), policy.credit)  # one day later: the C stands
+    assert not supersedes("B", D(2024, 2, 19), D(2024, 2, 1), policy.credit)  # B carries no measures to supersede
+    assert supersedes("F", D(2024, 2, 19), D(2024, 2, 1), policy.credit)
+    assert not supersedes("TERMINATED", D(2024, 2, 19), D(2024, 2, 1), policy.credit)  # never superseded
+    assert not supersedes(None, None, D(2024, 2, 1), policy.credit)
+
+
+def test_第十四条_v2_A_and_B_results_supersede_too(policy):
+    """SPEC v2 §5 (changed from v1): any later result received in time governs, A and B included."""
+    # January E issued 2024-03-01, due 03-08; February B issued 03-04 → February supersedes January.
+    assert supersedes("E", D(2024, 3, 8), D(2024, 3, 4), policy.credit)
+    assert supersedes("C", D(2024, 3, 8), D(2024, 3, 8), policy.credit)
+    assert not supersedes("C", D(2024, 3, 8), D(2024, 3, 11), policy.credit)
+
+
+def _r(month, grade, issued, due, sup=None):
+    return MonthResult(month, grade, issued, due, sup)
+
+
+def test_第十四条_grade_in_force_follows_a_three_month_chain():
+    """Jan E superseded by Feb D superseded by Mar B → the grade in force for Jan and Feb is Mar's B."""
+    jan = _r(D(2024, 1, 1), "E", D(2024, 3, 1), D(2024, 3, 8))
+    feb = _r(D(2024, 2, 1), "D", D(2024, 3, 4), D(2024, 3, 11), D(2024, 1, 1))
+    mar = _r(D(2024, 3, 1), "B", D(2024, 3, 11), D(2024, 3, 18), D(2024, 2, 1))
+    results = {r.month: r for r in (jan, feb, mar)}
+    assert grade_in_force(D(2024, 1, 1), results).grade == "B"
+    assert grade_in_force(D(2024, 2, 1), results).month == D(2024, 3, 1)
+    assert grade_in_force(D(2024, 3, 1), results) == mar
+    # as of a day: only results received by then count
+    assert grade_in_force(D(2024, 1, 1), results, as_of=D(2024, 3, 3)) == jan
+    assert grade_in_force(D(2024, 1, 1), results, as_of=D(2024, 3, 4)) == feb
+    assert grade_in_force(D(2024, 1, 1), results, as_of=D(2024, 3, 10)).grade == "D"
+    assert grade_in_force(D(2024, 1, 1), results, as_of=D(2024, 3, 11)).grade == "B"
+    assert grade_in_force(D(2024, 4, 1), results) is None
+
+
+# ------------------------------------------------------------------ §4.3: who is scored, re-entry after a ban
+def test_第十二条_scored_until_the_violation_month_then_not():
+    coop = D(2023, 1, 1)
+    assert scoring_start(D(2024, 3, 1), coop, [D(2024, 3, 10)], []) == D(2023, 1, 1)  # violation month: scored
+    assert scoring_start(D(2024, 4, 1), coop, [D(2024, 3, 10)], []) is None
+    assert scoring_start(D(2022, 12, 1), coop, [], []) is None  # before cooperation_start
+
+
+def test_第二十条_reentry_scored_again_from_the_new_contracts_start_month_with_a_fresh_history():
+    coop, v = D(2023, 1, 1), [D(2024, 3, 10)]
+    new = [D(2023, 1, 1), D(2026, 3, 11)]  # the old contract, and one after a 2-year ban ending 2026-03-10
+    assert scoring_start(D(2026, 2, 1), coop, v, new) is None
+    assert scoring_start(D(2026, 3, 1), coop, v, new) == D(2026, 3, 1)
+    assert scoring_start(D(2026, 9, 1), coop, v, new) == D(2026, 3, 1)
+    # a contract starting on the violation day is not after the termination
+    assert scoring_start(D(2024, 4, 1), coop, v, [D(2024, 3, 10)]) is None
+    # starting later in the violation's own month: the fresh history starts the month after
+    assert scoring_start(D(2024, 4, 1), coop, v, [D(2024, 3, 11)]) == D(2024, 4, 1)
+    # terminated again after re-entry
+    v2 = [D(2024, 3, 10), D(2026, 5, 2)]
+    assert scoring_start(D(2026, 5, 1), coop, v2, new) == D(2026, 3, 1)
+    assert scoring_start(D(2026, 6, 1), coop, v2, new) is None
 
 
 # ------------------------------------------------------------------ 附件5 第2项: importance
@@ -152,19 +209,32 @@ def _decl(did, item, reviewed, parent=None, pid="P1"):
     return Declaration(did, pid, item, parent, reviewed)
 
 
-def test_附件5_importance_counts_from_review_month_never_earlier(policy):
-    decl = [_decl("D1", "cmcc_strategic_agreement", D(2024, 3, 20))]
-    feb = importance_for(D(2024, 2, 1), None, decl, set(), None, policy.importance)
-    mar = importance_for(D(2024, 3, 1), None, decl, set(), None, policy.importance)
-    assert (feb.company, feb.importance) == (0, 0)
-    assert "不追溯" in feb.reason
-    assert (mar.company, mar.importance) == (100, 100)
+def test_附件5_v2_importance_counts_from_the_first_month_not_yet_issued(policy):
+    """SPEC v2 §4.2: approved 2024-03-04, February issued 2024-03-07 → counts for February; approved 03-08 → March."""
+    early = [_decl("D1", "cmcc_strategic_agreement", D(2024, 3, 4))]
+    late = [_decl("D2", "cmcc_strategic_agreement", D(2024, 3, 8))]
+    on_the_day = [_decl("D3", "cmcc_strategic_agreement", D(2024, 3, 7))]
+    feb, mar = (D(2024, 2, 1), D(2024, 3, 7)), (D(2024, 3, 1), D(2024, 4, 8))
+    jan = (D(2024, 1, 1), D(2024, 2, 6))
+
+    def company(decl, month_issue):
+        month, issued = month_issue
+        return importance_for(month, None, decl, set(), None, policy.importance, issued_on=issued)
+
+    assert company(early, feb).company == 100
+    assert company(early, jan).company == 0  # January was issued 02-06: never retroactive
+    assert company(late, feb).company == 0
+    assert "不追溯" in company(late, feb).reason and "2024-03-07" in company(late, feb).reason
+    assert company(late, mar).company == 100
+    assert company(on_the_day, feb).company == 0  # approved on the issue day itself: not before it
 
 
 def test_附件5_operational_thresholds_and_cap(policy):
     def op(**amounts):
         business = {"info_fee_revenue": DEC(0), "migu_purchases": DEC(0), "migu_ad_spend": DEC(0), **amounts}
-        return importance_for(D(2024, 1, 1), None, [], set(), business, policy.importance).operational
+        return importance_for(
+            D(2024, 1, 1), None, [], set(), business, policy.importance, issued_on=D(2024, 2, 6)
+        ).operational
 
     assert op(info_fee_revenue=DEC("49999.99")) == 0
     assert op(info_fee_revenue=DEC("50000.00")) == 50
@@ -178,15 +248,16 @@ def test_附件5_operational_thresholds_and_cap(policy):
         set(),
         {"info_fee_revenue": DEC(60000)},
         policy.importance,
+        issued_on=D(2024, 2, 6),
     )
     assert (both.company, both.operational, both.importance) == (100, 50, 100)
 
 
 def test_附件5_parent_authorisation_must_be_exclusive(policy):
     decl = [_decl("D9", "national_media_portal", D(2024, 1, 5), parent="G1")]
-    ok = importance_for(D(2024, 1, 1), "G1", decl, set(), None, policy.importance)
-    contested = importance_for(D(2024, 1, 1), "G1", decl, {"G1"}, None, policy.importance)
-    wrong_parent = importance_for(D(2024, 1, 1), "G2", decl, set(), None, policy.importance)
+    ok = importance_for(D(2024, 1, 1), "G1", decl, set(), None, policy.importance, issued_on=D(2024, 2, 6))
+    contested = importance_for(D(2024, 1, 1), "G1", decl, {"G1"}, None, policy.importance, issued_on=D(2024, 2, 6))
+    wrong_parent = importance_for(D(2024, 1, 1), "G2", decl, set(), None, policy.importance, issued_on=D(2024, 2, 6))
     assert ok.company == 100
     assert contested.company == 0 and "独家授权" in contested.reason
     assert wrong_parent.company == 0

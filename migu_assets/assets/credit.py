@@ -9,23 +9,33 @@ from migu_assets.assets._common import CREDIT, count_rows
 from migu_assets.assets.charts import grade_chart
 from migu_assets.assets.factory import Invariant, TableSpec, build
 from migu_assets.compute import credit as compute
+from migu_assets.compute.partners import ban_breaches
 from migu_assets.partitions import previous_months
 from migu_assets.policy import Policy
-from migu_assets.resources import WarehouseResource
+from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.vocabulary import TERMINATED
 from migu_assets.warehouse import schema
 
 IMPORTANCE_SCORES = TableSpec(
     table=schema.importance_scores,
     compute=compute.importance_rows,
-    deps=["importance_declarations", "partner_monthly_business", "partners", "major_violations"],
+    deps=[
+        "importance_declarations",
+        "partner_monthly_business",
+        "partners",
+        "major_violations",
+        "contracts",
+        "credit_issue_dates",
+    ],
     group=CREDIT,
     article="附件5 第2项",
     description="""战略重要性（加分项，附件5 第2项）。
 
-    Company importance = highest value among approved declarations in force (never retroactively — 不追溯); a
-    subsidiary counts its parent's item only with exclusive authorisation (独家授权). Operational importance from
-    the month's revenue, purchases and ad spend against the thresholds of the policy in force. Capped (v2.1: 100).
+    Company importance = highest value among approved declarations in force: one counts for month m when approved
+    before m's results were issued (`reviewed_on < issued_on(m)`, SPEC v2 §4.2), never for a month already issued
+    (不追溯之前已出具积分的月份); a subsidiary counts its parent's item only with exclusive authorisation (独家授权).
+    Operational importance from the month's revenue, purchases and ad spend against the thresholds of the policy in
+    force. Capped (v2.1: 100).
     """,
     preview=lambda r: (-r["importance"], r["partner_id"]),
     count_by=["importance"],
@@ -48,14 +58,15 @@ IMPORTANCE_SCORES = TableSpec(
 MONTHLY_CREDIT_SCORES = TableSpec(
     table=schema.monthly_credit_scores,
     compute=compute.monthly_credit_rows,
-    deps=[dg.AssetDep("health_scores"), dg.AssetDep("importance_scores")],
+    deps=[dg.AssetDep("health_scores"), dg.AssetDep("importance_scores"), "contracts"],
     group=CREDIT,
     article="第十一条/附件5",
     description="""月度信用得分（第十一条、附件5）。
 
     `monthly_score = base + health_weight × health + importance_weight × importance` with the month's policy
     (v2.1: 100 + 7 × health + 2 × importance, range 100–1000). Every partner is scored from its cooperation start
-    month until terminated.
+    month until terminated, and again from the start month of a contract signed after the termination, with a
+    fresh history (SPEC v2 §4.3).
     """,
     preview=lambda r: (r["monthly_score"], r["partner_id"]),
     check_name="monthly_scores_in_range",
@@ -81,8 +92,9 @@ CREDIT_SCORES = TableSpec(
     description="""加权信用积分（第十一条）与违规扣分（第十二条）。
 
     `credit(m) = Σ wₖ · monthly_score(m−k)` over the policy's window weights (v2.1: 0.5, 0.3, 0.2 for m, m−1, m−2),
-    renormalised over the months the partner was scored. A major violation (附件8) occurring in m sets the month's
-    credit to 0 (违规扣分); the partner is terminated from m and not scored afterwards.
+    renormalised over the months of the partner's current history. A major violation (附件8) occurring in m sets
+    the month's credit to 0 (违规扣分); the partner is terminated from m and not scored afterwards unless it
+    re-enters with a new contract (SPEC v2 §4.3).
     """,
     preview=lambda r: (r["credit_score"], r["partner_id"]),
     extra_metadata=_violations_applied,
@@ -124,8 +136,8 @@ CREDIT_GRADES = TableSpec(
     Grade from the rounded credit score and the bands of the month's policy (v2.1: A ≥ 800, B ≥ 600, C ≥ 450,
     D ≥ 300, E ≥ 150, F > 0, ≤ 0 TERMINATED); measures are cumulative. `issued_on` = recorded issue date or the
     policy's n-th Chinese working day of the next month; `due_on` = the policy's response working days later (调休
-    included). A later result received within the previous C–F result's response days supersedes it
-    (以最新收到的信用积分级别为准).
+    included). Any later result (A and B included) issued on or before the previous month's C–F `due_on`
+    supersedes it (`supersedes_month`, 以最新收到的信用积分级别为准, SPEC v2 §5); TERMINATED is never superseded.
     """,
     preview=lambda r: (r["credit_score"], r["partner_id"]),
     count_by=["grade"],
@@ -157,3 +169,27 @@ def every_scored_partner_graded(warehouse: WarehouseResource) -> dg.AssetCheckRe
     )
     n = count_rows(warehouse, missing)
     return dg.AssetCheckResult(passed=n == 0, metadata={"ungraded_partner_months": n})
+
+
+@dg.asset_check(
+    asset=monthly_credit_scores,
+    blocking=False,
+    description="No contract starts on or before a re-entry ban's last day (SPEC v2 §4.3, 第十七、十九、二十条).",
+)
+def no_contract_inside_a_reentry_ban(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
+    with warehouse.engine.connect() as conn:
+        breaches = ban_breaches(conn, policy.book())
+    listed = [
+        {"partner_id": b.partner_id, "contract_id": b.contract_id, "start_date": str(b.start_date),
+         "banned_until": str(b.banned_until), "ban_set_by": b.source}
+        for b in breaches[:50]
+    ]
+    return dg.AssetCheckResult(
+        passed=not breaches,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "breaches": len(breaches),
+            "contracts": dg.MetadataValue.json(listed),
+            "text": dg.MetadataValue.md("\n".join(f"- {b.partner_id}: {b.text}" for b in breaches[:50]) or "none"),
+        },
+    )

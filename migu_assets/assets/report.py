@@ -24,6 +24,7 @@ class MonthlyReportConfig(dg.Config):
         dg.AssetDep("control_actions"),
         dg.AssetDep("settlements"),
         dg.AssetDep("renewal_decisions"),
+        dg.AssetDep("measures"),  # the 执行台账 sheet (SPEC v2 §5a) reads the month's measures
     ],
     group_name=REPORTING,
     owners=OWNERS,
@@ -41,7 +42,8 @@ def monthly_report(
     """月度运营报表（Excel）。
 
     `migu-report-YYYY-MM.xlsx` per month with the sheets 总览 (counts by grade, warning tier, control action,
-    settlement status and renewal decision), 信用评级, 预警处罚, 管控措施, 结算 and 续约: Chinese headers, real dates
+    settlement status and renewal decision), 信用评级, 预警处罚, 管控措施, 结算, 续约 and 执行台账 (the measures'
+    execution ledger as of the day the workbook is built, overdue rows red): Chinese headers, real dates
     and numbers, a 合计 row, and text that can never turn into a formula. `migu-assets report --month YYYY-MM`
     builds the same workbook straight from the warehouse.
     """

@@ -18,6 +18,7 @@ _DESCRIPTIONS = {
     "major_violations": "重大违规记录（第十二条、第十九条、附件8）；新记录触发传感器重算。",
     "contracts": "合作合同：期限、权益落实、上线、资质、退出申请、签约决策（第八章）。",
     "credit_issue_dates": "信用积分结果下发日期（第十四条），可选。",
+    "measure_executions": "处罚措施执行记录（第十四条）：措施编号、执行日期、执行人。",
 }
 
 source_tables = [

@@ -27,6 +27,8 @@ class PartnerStatusConfig(dg.Config):
         "settlements",
         "contracts",
         "partners",
+        "measures",
+        "measure_executions",
     ],
     group_name=REPORTING,
     owners=OWNERS,
@@ -46,12 +48,14 @@ def partner_status(
     One row per partner as of a day (today by default): the latest graded month with its grade, credit score,
     measures and due date (第十条、第十四条); the warning-tier suspensions (第八条) and control actions (附件1–4) in
     force that day; the latest settlement status (第十五条、第十九条、第二十四条); the latest renewal decision of its
-    latest contract and any re-entry ban in force (第十六至二十五条); and a Chinese `reason` summarising it all.
+    latest contract and any re-entry ban in force (第十六至二十五条); the grade in force (SPEC v2 §5, supersession
+    followed through), the open and overdue measures of the execution ledger (§5a) and any contract started inside
+    a re-entry ban (§4.3); and a Chinese `reason` summarising it all.
     Refreshed after every successful monthly run; the whole table is replaced atomically.
     """
     as_of = compute.today() if not config.as_of else compute.as_date(config.as_of)
     with warehouse.engine.connect() as conn:
-        rows = compute.partner_status_rows(conn, as_of)
+        rows = compute.partner_status_rows(conn, as_of, policy.book())
     rows = with_provenance(rows, policy.book().for_month(as_of).version, context.run_id)
     written = warehouse.replace_all(schema.partner_status, rows)
     context.log.info(f"partner_status as of {as_of}: {written} partners")
@@ -67,6 +71,9 @@ def partner_status(
                 "partners_by_grade": dg.MetadataValue.json(dict(sorted(grades.items()))),
                 "with_controls_in_force": sum(1 for r in rows if r["control_actions_in_force"]),
                 "with_reentry_ban": sum(1 for r in rows if r["reentry_banned_until"]),
+                "open_measures": sum(r["open_measures"] for r in rows),
+                "overdue_measures": sum(r["overdue_measures"] for r in rows),
+                "ban_breaches": sum(1 for r in rows if r["ban_breach"]),
             },
         )
     )

@@ -8,20 +8,30 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from migu_assets.compute.partners import scored_partner_ids
-from migu_assets.policy import PolicyBook
+from migu_assets.compute.partners import history_starts, scored_partner_ids
+from migu_assets.policy import Policy, PolicyBook
 from migu_assets.rules import credit as credit_rules
 from migu_assets.rules import importance as importance_rules
-from migu_assets.rules.periods import add_months, next_month
+from migu_assets.rules.periods import add_months, as_date, next_month
 from migu_assets.rules.workdays import WorkdayCalendar
 from migu_assets.vocabulary import measure_names
 from migu_assets.warehouse import schema as s
 
 
+def issue_date(conn: sa.Connection, policy: Policy, month: dt.date) -> dt.date:
+    """``issued_on(month)``: the recorded ``credit_issue_dates`` row, else the default 5th working day (SPEC §5)."""
+    cid = s.credit_issue_dates
+    recorded = conn.execute(sa.select(cid.c.issued_on).where(cid.c.month == month)).scalar_one_or_none()
+    if recorded is not None:
+        return as_date(recorded)
+    return credit_rules.default_issue_date(month, policy.credit, WorkdayCalendar(policy.calendar))
+
+
 def importance_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
-    """``importance_scores`` rows for every partner scored in ``month`` (SPEC §4.2)."""
+    """``importance_scores`` rows for every partner scored in ``month`` (SPEC v2 §4.2: by the month's issue date)."""
     policy = book.for_month(month)
     scored = scored_partner_ids(conn, month)
+    issued_on = issue_date(conn, policy, month)
     parents = dict(conn.execute(sa.select(s.partners.c.partner_id, s.partners.c.parent_company_id)).tuples().all())
     d = s.importance_declarations
     decl_rows = conn.execute(
@@ -34,7 +44,7 @@ def importance_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> li
     for row in decl_rows:
         decl = importance_rules.Declaration(*row)
         per_partner[decl.partner_id].append(decl)
-        if decl.authorized_by_parent and importance_rules.in_force(decl, month):
+        if decl.authorized_by_parent and importance_rules.in_force(decl, issued_on):
             authorised[decl.authorized_by_parent].add(decl.partner_id)
     contested = {parent for parent, subs in authorised.items() if len(subs) > 1}
     b = s.partner_monthly_business
@@ -49,7 +59,13 @@ def importance_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> li
     rows = []
     for pid in scored:
         imp = importance_rules.importance_for(
-            month, parents.get(pid), per_partner.get(pid, []), contested, business.get(pid), policy.importance
+            month,
+            parents.get(pid),
+            per_partner.get(pid, []),
+            contested,
+            business.get(pid),
+            policy.importance,
+            issued_on=issued_on,
         )
         rows.append(
             {
@@ -88,8 +104,7 @@ def monthly_credit_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -
                 "importance": importance,
                 "monthly_score": score,
                 "clause": "第十一条/附件5",
-                "reason": f"月度信用得分 = {c.base} + {c.health_weight}×健康度{health} + "
-                f"{c.importance_weight}×战略重要性{importance} = {score}分。",
+                "reason": credit_rules.monthly_score_reason(health, importance, score, c),
             }
         )
     return rows
@@ -109,29 +124,28 @@ def _violations_in(conn: sa.Connection, month: dt.date) -> dict[str, tuple[str, 
 
 
 def credit_score_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
-    """``credit_scores`` (SPEC §5): weighted over m, m−1, m−2, renormalised; 0 on a major violation in m."""
+    """``credit_scores`` (SPEC §5): weighted over m, m−1, m−2, renormalised; 0 on a major violation in m.
+
+    Only months of the partner's current history count (SPEC v2 §4.3): after a re-entry the weights renormalise
+    from the new contract's start month and no earlier monthly score is used.
+    """
     policy = book.for_month(month)
     m = s.monthly_credit_scores
     window = [add_months(month, -k) for k in range(len(policy.credit.window_weights))]
+    starts = history_starts(conn, month)
     history: dict[str, dict[dt.date, Decimal]] = defaultdict(dict)
     for pid, mon, score in conn.execute(
         sa.select(m.c.partner_id, m.c.month, m.c.monthly_score).where(m.c.month.in_(window))
     ):
+        mon = as_date(mon)
+        if pid in starts and mon < starts[pid]:
+            continue  # an earlier history (before a re-entry): a fresh history starts at starts[pid]
         history[pid][mon] = score
     violations = _violations_in(conn, month)
     rows = []
     for pid in sorted(p for p, h in history.items() if month in h):
         scores = [history[pid].get(w) for w in window]
         wc = credit_rules.weighted_credit(scores, policy.credit)
-        used = [
-            f"{w:%Y-%m}月{sc}分×{wt:.4f}"
-            for w, sc, wt in zip(
-                [w for w, sc in zip(window, scores, strict=True) if sc is not None],
-                [sc for sc in scores if sc is not None],
-                wc.weights,
-                strict=True,
-            )
-        ]
         row = {
             "partner_id": pid,
             "month": month,
@@ -139,35 +153,25 @@ def credit_score_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> 
             "months_used": wc.months_used,
             "violation_id": None,
             "clause": "第十一条",
-            "reason": f"加权信用积分 = {' + '.join(used)} = {wc.credit_score}分（按已计分月份归一化权重）。",
+            "reason": credit_rules.weighted_reason(window, scores, wc),
         }
         if pid in violations:
             vid, occurred, vtype = violations[pid]
-            row.update(
-                credit_score=Decimal("0.00"),
-                violation_id=vid,
-                clause="第十二条/附件8",
-                reason=f"{occurred}发生重大违规（附件8第{vtype}项，{vid}），违规扣分一次性扣减信用积分至0分"
-                f"（加权计算本应为{wc.credit_score}分），自当月起终止合作、不再计分。",
-            )
+            zero = credit_rules.violation_zeroing(wc, vid, as_date(occurred), vtype)
+            row.update(credit_score=zero.credit_score, violation_id=vid, clause=zero.clause, reason=zero.reason)
         rows.append(row)
     return rows
 
 
 def credit_grade_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[dict]:
-    """``credit_grades`` (SPEC §5) with cumulative measures, issue and due dates, and supersession."""
+    """``credit_grades`` (SPEC §5) with cumulative measures, issue and due dates, and supersession (SPEC v2 §5:
+    a result issued within the previous month's C–F response days supersedes it, whatever its own grade). Each
+    month is read with its own policy version, the previous month's grade and due date with the previous one's."""
     policy = book.for_month(month)
-    c = policy.credit
-    calendar = WorkdayCalendar(policy.calendar)
-    cs, cid = s.credit_scores, s.credit_issue_dates
     prev_month = add_months(month, -1)
-    recorded = dict(
-        conn.execute(sa.select(cid.c.month, cid.c.issued_on).where(cid.c.month.in_([month, prev_month]))).tuples().all()
-    )
-
-    def issued(mon: dt.date) -> dt.date:
-        return recorded.get(mon) or credit_rules.default_issue_date(mon, c, calendar)
-
+    prev_policy = book.for_month(prev_month) if prev_month >= book.versions[0].effective_from else policy
+    c, calendar = policy.credit, WorkdayCalendar(policy.calendar)
+    cs = s.credit_scores
     scores: dict[dt.date, dict[str, Decimal]] = defaultdict(dict)
     violation_of: dict[str, str] = {}
     for pid, mon, score, vid in conn.execute(
@@ -175,48 +179,45 @@ def credit_grade_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> 
             cs.c.month.in_([month, prev_month])
         )
     ):
-        scores[mon][pid] = score
-        if mon == month and vid:
+        scores[as_date(mon)][pid] = score
+        if as_date(mon) == month and vid:
             violation_of[pid] = vid
     if not scores[month]:
         return []
-    issued_on = issued(month)
+    issued_on = issue_date(conn, policy, month)
     due_on = credit_rules.due_date(issued_on, c, calendar)
     prev_due = None
     if scores[prev_month]:
-        prev_due = credit_rules.due_date(issued(prev_month), c, calendar)
+        prev_calendar = WorkdayCalendar(prev_policy.calendar)
+        prev_due = credit_rules.due_date(issue_date(conn, prev_policy, prev_month), prev_policy.credit, prev_calendar)
     rows = []
     for pid, score in sorted(scores[month].items()):
         g = credit_rules.grade_for(score, c)
         prev = scores[prev_month].get(pid)
-        prev_grade = credit_rules.grade_for(prev, c).grade if prev is not None else None
-        sup = credit_rules.supersedes(prev_grade, prev_due, g.grade, issued_on)
-        measures = "；".join(measure_names(g.measures))
-        if g.grade == credit_rules.TERMINATED:
-            clause = "第十条/终止"
-            cause = f"因重大违规{violation_of[pid]}违规扣分至0（第十二条）" if pid in violation_of else ""
-            text = f"{month:%Y年%m月}信用积分{score}分（得分≤0）{cause}，终止合作"
-        else:
-            clause = f"第十条/{g.grade}"
-            text = f"{month:%Y年%m月}信用积分{score}分（{g.band}），评级{g.grade}"
-            text += f"：{measures}" if measures else "，无处罚措施"
-        text += f"；结果于{issued_on}下发"
-        if g.grade in c.action_grades:
-            text += f"，须于{c.response_working_days}个工作日内（最迟{due_on}，含当日，第十四条）按评级处理"
-        if sup:
-            text += f"；{prev_month:%Y年%m月}的{prev_grade}级结果尚未到期（{prev_due}），以最新收到的级别为准"
+        prev_grade = credit_rules.grade_for(prev, prev_policy.credit).grade if prev is not None else None
+        sup = credit_rules.supersedes(prev_grade, prev_due, issued_on, prev_policy.credit)
+        clause, reason = credit_rules.grade_clause_and_reason(
+            month,
+            score,
+            g,
+            issued_on,
+            due_on,
+            c,
+            violation_id=violation_of.get(pid),
+            superseded=credit_rules.Superseded(prev_month, prev_grade, prev_due) if sup else None,
+        )
         rows.append(
             {
                 "partner_id": pid,
                 "month": month,
                 "credit_score": score,
                 "grade": g.grade,
-                "measures": measures,
+                "measures": "；".join(measure_names(g.measures)),
                 "issued_on": issued_on,
                 "due_on": due_on,
                 "supersedes_month": prev_month if sup else None,
                 "clause": clause,
-                "reason": text + "。",
+                "reason": reason,
             }
         )
     return rows

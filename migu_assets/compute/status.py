@@ -14,19 +14,28 @@ after it has ended, and a re-run of an old day never sees later months. For each
 - the latest settlement status (settlements);
 - the latest renewal row of its latest contract (latest end_date): the later month wins, and in one month an
   ``abandoned`` row (第二十五条, a later event) wins over the review row;
-- the longest re-entry ban still in force on ``as_of`` (any of its renewal rows).
+- the longest re-entry ban still in force on ``as_of`` (any of its renewal rows);
+- SPEC v2 §5: the **grade in force** — of the latest month whose result was issued on or before ``as_of``, its
+  grade, or the grade of the result that superseded it (chains followed; only results issued by ``as_of``);
+- SPEC v2 §5a: how many of its measures are ``open`` and ``overdue`` in the measure ledger as of ``as_of``;
+- SPEC v2 §4.3: any contract that started inside a re-entry ban (``ban_breach``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from migu_assets.compute.measures import ledger_rows, month_results
+from migu_assets.compute.partners import ban_breaches
+from migu_assets.policy import PolicyBook, load_policy_book
+from migu_assets.rules.credit import MonthResult, grade_in_force
+from migu_assets.rules.measures import OPEN, OVERDUE
 from migu_assets.rules.numbers import to_decimal
 from migu_assets.rules.periods import add_months, as_date, month_start
 from migu_assets.rules.renewal import ABANDONED
@@ -162,12 +171,50 @@ def status_reason(row: Mapping, decision: Mapping | None, settlement_month: dt.d
         )
     if row["reentry_banned_until"] is not None:
         parts.append(f"{row['reentry_banned_until']}（含当日）前不得重新开展本类型合作")
+    if row.get("grade_in_force") is not None:
+        parts.append(
+            f"截至{row['as_of']}有效评级：{row['grade_in_force_month']:%Y年%m月}结果{row['grade_in_force']}"
+            "（以最新收到的信用积分级别为准，第十四条）"
+        )
+    if row.get("open_measures") or row.get("overdue_measures"):
+        parts.append(f"处罚措施待执行{row['open_measures']}项、逾期未执行{row['overdue_measures']}项（第十四条）")
+    if row.get("ban_breach"):
+        parts.append(f"违反禁入期：{row['ban_breach']}")
     return "；".join(parts) + "。"
 
 
-def partner_status_rows(conn: sa.Connection, as_of: dt.date) -> list[dict]:
-    """One ``partner_status`` row per partner as of ``as_of``."""
+def grades_in_force(conn: sa.Connection, book: PolicyBook, as_of: dt.date) -> dict[str, MonthResult]:
+    """partner → the result in force as of ``as_of``: the grade in force (SPEC v2 §5) of its latest month whose
+    result was issued on or before ``as_of`` among the completed months."""
     before = month_start(as_of)
+    out = {}
+    for pid, results in month_results(conn, book).items():
+        issued = [m for m, r in results.items() if m < before and r.issued_on <= as_of]
+        if issued:
+            g = grade_in_force(max(issued), results, as_of)
+            if g is not None:
+                out[pid] = g
+    return out
+
+
+def measure_counts(conn: sa.Connection, book: PolicyBook, as_of: dt.date) -> dict[str, Counter]:
+    """partner → count of its measures by ledger status as of ``as_of`` (SPEC v2 §5a)."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for row in ledger_rows(conn, book, as_of):
+        out[row["partner_id"]][row["status"]] += 1
+    return out
+
+
+def partner_status_rows(conn: sa.Connection, as_of: dt.date, book: PolicyBook | None = None) -> list[dict]:
+    """One ``partner_status`` row per partner as of ``as_of`` (``book``: the policy; default MIGU_POLICY_DIR or the
+    shipped one)."""
+    book = book or load_policy_book()
+    before = month_start(as_of)
+    in_force = grades_in_force(conn, book, as_of)
+    counts = measure_counts(conn, book, as_of)
+    breaches: dict[str, list[str]] = defaultdict(list)
+    for b in ban_breaches(conn, book):
+        breaches[b.partner_id].append(b.text)
     grades = _latest_per_partner(conn, credit_grades, before)
     settled = _latest_per_partner(conn, settlements, before)
     warnings = _warnings_in_force(conn, as_of)
@@ -195,6 +242,11 @@ def partner_status_rows(conn: sa.Connection, as_of: dt.date) -> list[dict]:
             "settlement_status": s["status"] if s else None,
             "renewal_decision": decision["decision"] if decision else None,
             "reentry_banned_until": ban_in_force(renewals.get(pid, []), as_of),
+            "grade_in_force": in_force[pid].grade if pid in in_force else None,
+            "grade_in_force_month": in_force[pid].month if pid in in_force else None,
+            "open_measures": counts[pid][OPEN] if pid in counts else 0,
+            "overdue_measures": counts[pid][OVERDUE] if pid in counts else 0,
+            "ban_breach": "；".join(breaches[pid]) if pid in breaches else None,
         }
         row["reason"] = status_reason(row, decision, as_date(s["month"]) if s else None)
         rows.append(row)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from migu_assets.compute import measures
 from migu_assets.loader import references
 from migu_assets.loader.values import ColumnType, column_type, show
 from migu_assets.policy import Policy
@@ -272,6 +273,15 @@ CONTRACTS: tuple[TableContract, ...] = (
     TableContract(
         schema.credit_issue_dates, f"{S} credit_issue_dates (PK month)",
         value_rules=(first_of_month("month"),),
+    ),
+    TableContract(
+        schema.measure_executions, f"{S}/§5a measure_executions (PK measure_id: one execution per measure)",
+        db_rules=(
+            DbRule("measure_exists", f"{S}/§5a measure_executions: measure_id names a row of measures", "measure_id",
+                   measures.unknown_measure_ids),
+            DbRule("not_before_measure_month", f"{S}/§5a measure_executions: executed no earlier than the "
+                   "measure's month", "executed_on", measures.executed_before_month),
+        ),
     ),
 )
 

@@ -1,4 +1,4 @@
-"""The monthly Excel report (月报): 总览, 信用评级, 预警处罚, 管控措施, 结算, 续约 — built from the warehouse only.
+"""The monthly Excel report (月报): 总览, 信用评级, 预警处罚, 管控措施, 结算, 续约, 执行台账 — from the warehouse only.
 
 Used by the ``monthly_report`` asset and by ``migu-assets report`` (no Dagster run needed); no Dagster imports here.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from migu_assets.policy import PolicyBook, load_policy_book
+from migu_assets.policy import PolicyBook
 from migu_assets.report.data import MonthData, read_month
 from migu_assets.report.sheets import OVERVIEW, OVERVIEW_COLUMNS, SHEET_NAMES, Sheet, build_sheets
 from migu_assets.report.xlsx import write_workbook
@@ -75,17 +75,18 @@ def build_report(
     progress: Callable[[str], None] | None = None,
     require_rows: bool = False,
     book: PolicyBook | None = None,
+    as_of: dt.date | None = None,
 ) -> ReportResult:
     """Read ``month`` (its first day) from the warehouse and write the workbook (default under $MIGU_HOME/reports).
 
     With ``require_rows``, a month without any computed row raises :class:`NothingComputed` and writes nothing.
+    ``as_of`` (default today) is the day the 执行台账 sheet and the grade in force describe (SPEC v2 §5, §5a).
     """
     say = progress or (lambda _line: None)
     month = month.replace(day=1)
     say(f"reading {month:%Y-%m} from the warehouse …")
     with engine.connect() as conn:
-        data = read_month(conn, month)
-    data.policy = (book or load_policy_book()).for_month(month)
+        data = read_month(conn, month, as_of, book)
     if require_rows and data.is_empty:
         raise NothingComputed(f"nothing computed for {month:%Y-%m}")
     sheets = build_sheets(data)

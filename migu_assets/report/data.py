@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from migu_assets.policy import Policy
+from migu_assets.compute.measures import ledger_rows, month_results
+from migu_assets.compute.status import today
+from migu_assets.policy import Policy, PolicyBook, load_policy_book
+from migu_assets.rules.credit import grade_in_force
 from migu_assets.warehouse import schema as s
 
 
@@ -21,19 +24,35 @@ class MonthData:
     control_actions: list[dict] = field(default_factory=list)
     settlements: list[dict] = field(default_factory=list)
     renewal_decisions: list[dict] = field(default_factory=list)
+    measure_ledger: list[dict] = field(default_factory=list)  # SPEC v2 §5a, as of ``as_of``
+    as_of: dt.date | None = None
     policy: Policy | None = None  # the version in force in the month (its name heads the 总览)
 
     @property
     def is_empty(self) -> bool:
-        return not any(_all(self))
+        """Nothing computed for the month itself (earlier measures still open do not count)."""
+        return not any(_all(self)[:-1])
 
 
 def _rows(conn: sa.Connection, query: sa.Select) -> list[dict]:
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def read_month(conn: sa.Connection, month: dt.date) -> MonthData:
-    """Every report row of ``month`` (its first day), ordered by partner, with partner names joined."""
+def ledger_for_report(conn: sa.Connection, month: dt.date, as_of: dt.date, book: PolicyBook) -> list[dict]:
+    """执行台账 rows: the measures of ``month`` and those of earlier months still open or overdue, as of ``as_of``."""
+
+    rows = ledger_rows(conn, book, as_of)
+    return [r for r in rows if r["month"] == month or (r["month"] < month and r["status"] in ("open", "overdue"))]
+
+
+def read_month(
+    conn: sa.Connection, month: dt.date, as_of: dt.date | None = None, book: PolicyBook | None = None
+) -> MonthData:
+    """Every report row of ``month`` (its first day), ordered by partner, with partner names joined.
+
+    ``as_of`` (default today, Asia/Shanghai) is the day the 执行台账 sheet describes.
+    """
+    as_of = as_of or today()
     g, cs = s.credit_grades, s.credit_scores
     grades = _rows(
         conn,
@@ -54,7 +73,13 @@ def read_month(conn: sa.Connection, month: dt.date) -> MonthData:
     renewals = _rows(
         conn, sa.select(r).where(r.c.month == month).order_by(r.c.partner_id, r.c.contract_id, r.c.decision)
     )
-    data = MonthData(month, grades, tiers, actions, settlements, renewals)
+    book = book or load_policy_book()
+    ledger = ledger_for_report(conn, month, as_of, book)
+    results = month_results(conn, book, sorted({r["partner_id"] for r in grades})) if grades else {}
+    for g_row in grades:  # SPEC v2 §5: the grade in force as of the report day (supersession chains followed)
+        g = grade_in_force(month, results.get(g_row["partner_id"], {}), as_of)
+        g_row["grade_in_force"] = g.grade if g is not None else None
+    data = MonthData(month, grades, tiers, actions, settlements, renewals, ledger, as_of, book.for_month(month))
     ids = {row["partner_id"] for rows in _all(data) for row in rows}
     names: dict[str, str] = {}
     if ids:
@@ -67,4 +92,11 @@ def read_month(conn: sa.Connection, month: dt.date) -> MonthData:
 
 
 def _all(data: MonthData) -> list[list[dict]]:
-    return [data.credit_grades, data.warning_tiers, data.control_actions, data.settlements, data.renewal_decisions]
+    return [
+        data.credit_grades,
+        data.warning_tiers,
+        data.control_actions,
+        data.settlements,
+        data.renewal_decisions,
+        data.measure_ledger,
+    ]

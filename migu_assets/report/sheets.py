@@ -16,7 +16,8 @@ WARNINGS = "预警处罚"
 CONTROLS = "管控措施"
 SETTLEMENTS = "结算"
 RENEWALS = "续约"
-SHEET_NAMES = [OVERVIEW, GRADES, WARNINGS, CONTROLS, SETTLEMENTS, RENEWALS]
+LEDGER = "执行台账"
+SHEET_NAMES = [OVERVIEW, GRADES, WARNINGS, CONTROLS, SETTLEMENTS, RENEWALS, LEDGER]
 TOTAL_LABEL = "合计"
 POLICY = "适用政策"
 
@@ -37,6 +38,7 @@ class Sheet:
     columns: list[Column]
     rows: list[dict]
     totals: dict[str, tuple[object, str]] = field(default_factory=dict)  # key → (value, kind) of the 合计 row
+    highlight: Callable[[dict], bool] | None = None  # rows drawn red (执行台账: overdue measures)
 
 
 def _yes_no(value: object) -> str:
@@ -59,6 +61,7 @@ GRADE_COLUMNS = [
     Column("下发日期", "issued_on", "date"),
     Column("处理截止日", "due_on", "date"),
     Column("取代月份", "supersedes_month", "month"),
+    Column("有效评级", "grade_in_force", label=L.grade_name),
     *CLAUSE_REASON,
     Column("政策版本", "policy_version"),
 ]
@@ -110,6 +113,24 @@ RENEWAL_COLUMNS = [
     Column("条款", "clause"),
     Column("原因", "reasons"),
 ]
+LEDGER_COLUMNS = [
+    *PARTNER,
+    Column("措施编号", "measure_id"),
+    Column("来源", "source", label=lambda v: L.named(L.MEASURE_SOURCE_NAMES, v)),
+    Column("处罚措施", "code", label=lambda v: L.named(L.MEASURE_NAMES, v)),
+    Column("执行截止日", "due_on", "date"),
+    Column("处罚期止", "ends_on", "date"),
+    Column("执行日期", "executed_on", "date"),
+    Column("执行人", "executed_by"),
+    Column("状态", "status", label=lambda v: L.named(L.MEASURE_STATUS_NAMES, v)),
+    Column("逾期工作日", "working_days_overdue", "int"),
+    Column("取代月份", "superseded_by_month", "month"),
+    Column("解除月份", "lifted_by_month", "month"),
+    Column("合作结束日", "lapsed_on", "date"),
+    Column("有效评级", "grade_in_force", label=L.grade_name),
+    Column("截至日期", "as_of", "date"),
+    *CLAUSE_REASON,
+]
 OVERVIEW_COLUMNS = [
     Column("类别", "category"),
     Column("项目", "item"),
@@ -124,7 +145,7 @@ def _count_total(first_key: str, second_key: str, n: int, unit: str) -> dict[str
 
 def overview_rows(data: MonthData) -> list[dict]:
     """The policy version in force, then counts by grade, warning tier, control action, settlement status (with
-    Σ payable) and renewal decision."""
+    Σ payable), renewal decision and measure status in the 执行台账 (SPEC v2 §5a)."""
     rows: list[dict] = []
     if data.policy is not None:
         p = data.policy
@@ -163,17 +184,29 @@ def overview_rows(data: MonthData) -> list[dict]:
         L.DECISION_ORDER,
         lambda v: L.named(L.DECISION_NAMES, v),
     )
+    section(
+        LEDGER,
+        Counter(r["status"] for r in data.measure_ledger),
+        list(L.MEASURE_STATUS_NAMES),
+        lambda v: L.named(L.MEASURE_STATUS_NAMES, v),
+    )
     return rows
 
 
 def build_sheets(data: MonthData) -> list[Sheet]:
-    """The six sheets in workbook order; detail sheets end with a 合计 row (counts, and sums of money)."""
+    """The seven sheets in workbook order; detail sheets end with a 合计 row (counts, and sums of money).
+
+    执行台账 (SPEC v2 §5a) lists the measures of the month and the earlier ones still open or overdue, as of the
+    report's day; overdue rows are red.
+    """
 
     def counted(title: str, columns: list[Column], rows: list[dict], unit: str, first: str = "partner_id") -> Sheet:
         second = columns[[c.key for c in columns].index(first) + 1].key
         return Sheet(title, columns, rows, _count_total(first, second, len(rows), unit))
 
     settlements = counted(SETTLEMENTS, SETTLEMENT_COLUMNS, data.settlements, "家")
+    ledger = counted(LEDGER, LEDGER_COLUMNS, data.measure_ledger, "项")
+    ledger.highlight = lambda row: row.get("status") == "overdue"
     settlements.totals.update({k: (_money_sum(data.settlements, k), "money") for k in MONEY_KEYS})
     return [
         Sheet(OVERVIEW, OVERVIEW_COLUMNS, overview_rows(data)),
@@ -182,4 +215,5 @@ def build_sheets(data: MonthData) -> list[Sheet]:
         counted(CONTROLS, CONTROL_COLUMNS, data.control_actions, "条"),
         settlements,
         counted(RENEWALS, RENEWAL_COLUMNS, data.renewal_decisions, "条", first="contract_id"),
+        ledger,
     ]

@@ -35,6 +35,8 @@ MIN_WIDTH, MAX_WIDTH = 6, 60
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 TOTAL_FONT = Font(bold=True)
+HIGHLIGHT_FILL = PatternFill("solid", fgColor="FFC7CE")  # light red (Excel's "bad" style)
+HIGHLIGHT_FONT = Font(color="9C0006")
 
 
 def display_width(text: str) -> int:
@@ -97,8 +99,12 @@ def write_sheet(ws: Worksheet, sheet: Sheet) -> None:
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cell.alignment = Alignment(vertical="center")
     for i, row in enumerate(sheet.rows, start=2):
+        red = sheet.highlight is not None and sheet.highlight(row)
         for j, column in enumerate(sheet.columns, start=1):
-            shown = write_value(ws.cell(row=i, column=j), _cell_value(column, row), column.kind)
+            cell = ws.cell(row=i, column=j)
+            shown = write_value(cell, _cell_value(column, row), column.kind)
+            if red:
+                cell.fill, cell.font = HIGHLIGHT_FILL, HIGHLIGHT_FONT
             widths[j - 1] = max(widths[j - 1], display_width(shown))
     if sheet.totals:
         total_row = len(sheet.rows) + 2

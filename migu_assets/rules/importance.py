@@ -1,8 +1,12 @@
 """Strategic importance (战略重要性, 加分项, 附件5 第2项).
 
-Company importance (公司重要性) is the highest value among the partner's approved declarations in force — a
-declaration counts from the month containing ``reviewed_on`` onwards and never for an earlier month, also when that
-month is recomputed later (其重要性加分在最近月份的信用积分中生效，不追溯之前已出具积分的月份).
+Company importance (公司重要性) is the highest value among the partner's approved declarations in force — SPEC v2
+§4.2: a declaration counts for month m when it was approved before m's results were issued,
+``reviewed_on < issued_on(m)`` (其重要性加分在最近月份的信用积分中生效，不追溯之前**已出具**积分的月份). Approved
+2024-03-04 with February issued 2024-03-07 → from February; approved 03-07 or later → from March. It never counts
+for a month whose results were issued on or before ``reviewed_on``, also when that month is recomputed later:
+the test compares two dates that do not change with the day of computation. Reading: approval on the issue day
+itself does not count for that month (the results were already being issued, "before" is strict).
 A subsidiary may carry its parent's item only when ``authorized_by_parent`` names its parent company and no other
 subsidiary holds an approved declaration authorised by that parent (独家授权). Reading: when, despite the loader,
 two subsidiaries hold such declarations in force, neither counts (the condition "no other subsidiary" fails for
@@ -42,13 +46,10 @@ class Importance:
     reason: str
 
 
-def in_force(declaration: Declaration, month: dt.date) -> bool:
-    """Approved declarations count from the month containing ``reviewed_on`` (不追溯)."""
-    return declaration.reviewed_on < _next_month(month)
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+def in_force(declaration: Declaration, issued_on: dt.date) -> bool:
+    """An approved declaration counts for a month whose results are issued on ``issued_on`` when it was approved
+    strictly before that day (SPEC v2 §4.2, 不追溯之前已出具积分的月份)."""
+    return declaration.reviewed_on < issued_on
 
 
 def importance_for(
@@ -58,8 +59,10 @@ def importance_for(
     contested_parents: set[str],
     business: dict[str, Decimal] | None,
     rules: ImportanceRules,
+    *,
+    issued_on: dt.date,
 ) -> Importance:
-    """Importance of one partner in ``month``.
+    """Importance of one partner in ``month``, whose credit results are issued on ``issued_on``.
 
     ``declarations`` are the partner's approved ones; ``contested_parents`` the parents that authorised more than
     one subsidiary with declarations in force this month; ``business`` its partner_monthly_business amounts.
@@ -68,15 +71,19 @@ def importance_for(
     counted: list[tuple[int, Declaration]] = []
     for d in sorted(declarations, key=lambda d: (d.reviewed_on, d.declaration_id)):
         label = IMPORTANCE_ITEM_NAMES.get(d.item, d.item)
-        if not in_force(d, month):
-            notes.append(f"申报{d.declaration_id}（{label}）于{d.reviewed_on}复核通过，不追溯本月")
+        if not in_force(d, issued_on):
+            notes.append(
+                f"申报{d.declaration_id}（{label}）于{d.reviewed_on}复核通过，本月积分已于{issued_on}出具，不追溯本月"
+            )
             continue
         if d.authorized_by_parent:
             if d.authorized_by_parent != parent_company_id:
                 notes.append(f"申报{d.declaration_id}的授权方{d.authorized_by_parent}不是本公司母公司，不计")
                 continue
             if d.authorized_by_parent in contested_parents:
-                notes.append(f"母公司{d.authorized_by_parent}授权了多家子公司，不满足独家授权，申报{d.declaration_id}不计")
+                notes.append(
+                    f"母公司{d.authorized_by_parent}授权了多家子公司，不满足独家授权，申报{d.declaration_id}不计"
+                )
                 continue
         counted.append((rules.company_items.get(d.item, 0), d))
     company = max((v for v, _ in counted), default=0)

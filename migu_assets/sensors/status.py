@@ -1,6 +1,7 @@
 """partner_status is refreshed after every successful monthly run.
 
-``status_job`` materialises the unpartitioned ``partner_status`` (as of today). ``partner_status_refresh_sensor``
+``status_job`` materialises the unpartitioned ``partner_status`` and, when defined, ``measure_ledger`` (both as of
+today; SPEC v2 §5a: the ledger is refreshed with the status page). ``partner_status_refresh_sensor``
 watches the runs of this code location that end in success and requests ``status_job`` after each one that
 computed monthly assets: a ``monthly_job`` run (schedule, ``migu-assets run``, a backfill), and also a run that
 materialised monthly assets under another job — the major-violation sensor's recomputation, or a partition
@@ -17,6 +18,7 @@ import dagster as dg
 from migu_assets.partitions import monthly_partitions
 
 PARTNER_STATUS = dg.AssetKey("partner_status")
+MEASURE_LEDGER = dg.AssetKey("measure_ledger")
 STATUS_JOB = "status_job"
 MONTHLY_JOB = "monthly_job"
 
@@ -41,10 +43,11 @@ def build_status_refresh(
     if not any(PARTNER_STATUS in a.keys for a in assets):
         raise ValueError("build_status_refresh needs the partner_status asset among the assets")
     monthly = monthly_keys(assets)
+    as_of_assets = [PARTNER_STATUS] + [MEASURE_LEDGER for a in assets if MEASURE_LEDGER in a.keys]
     status_job = dg.define_asset_job(
         STATUS_JOB,
-        selection=dg.AssetSelection.assets(PARTNER_STATUS),
-        description="合作方当前状态刷新（每次月度链路成功运行后）。",
+        selection=dg.AssetSelection.assets(*as_of_assets),
+        description="合作方当前状态与处罚措施执行台账刷新（每次月度链路成功运行后、每日）。",
     )
 
     @dg.run_status_sensor(

@@ -195,6 +195,15 @@ credit_issue_dates = sa.Table(
     _col("issued_on", sa.Date, nullable=False),
 )
 
+measure_executions = sa.Table(
+    "measure_executions",
+    metadata,
+    _col("measure_id", sa.String(200), primary_key=True, nullable=False),
+    _col("executed_on", sa.Date, nullable=False),
+    _col("executed_by", sa.Text, nullable=False),
+    _col("note", sa.Text),
+)
+
 SOURCE_TABLES: dict[str, sa.Table] = {
     t.name: t
     for t in (
@@ -208,6 +217,7 @@ SOURCE_TABLES: dict[str, sa.Table] = {
         major_violations,
         contracts,
         credit_issue_dates,
+        measure_executions,
     )
 }
 
@@ -388,7 +398,53 @@ partner_status = sa.Table(
     _col("renewal_decision", sa.String(16)),
     _col("reentry_banned_until", sa.Date),
     _col("reason", sa.Text, nullable=False),
+    # SPEC v2 §4.3, §5, §5a
+    _col("grade_in_force", sa.String(16)),
+    _col("grade_in_force_month", sa.Date),
+    _col("open_measures", sa.Integer),
+    _col("overdue_measures", sa.Integer),
+    _col("ban_breach", sa.Text),
     *_provenance(),
+)
+
+_MEASURE_COLUMNS = (
+    ("partner_id", sa.String(64), False),
+    ("month", sa.Date, False),
+    ("source", sa.String(16), False),
+    ("code", sa.String(40), False),
+    ("due_on", sa.Date, False),
+    ("ends_on", sa.Date, True),
+    ("clause", sa.Text, False),
+    ("reason", sa.Text, False),
+)
+
+measures = sa.Table(
+    "measures",
+    metadata,
+    _col("measure_id", sa.String(200), primary_key=True, nullable=False),
+    *(_col(name, type_, nullable=nullable) for name, type_, nullable in _MEASURE_COLUMNS),
+    *_provenance(),
+    sa.Index("ix_measures_month", "month"),
+    sa.Index("ix_measures_partner", "partner_id"),
+)
+
+measure_ledger = sa.Table(
+    "measure_ledger",
+    metadata,
+    _col("measure_id", sa.String(200), primary_key=True, nullable=False),
+    *(_col(name, type_, nullable=nullable) for name, type_, nullable in _MEASURE_COLUMNS),
+    _col("as_of", sa.Date, nullable=False),
+    _col("executed_on", sa.Date),
+    _col("executed_by", sa.Text),
+    _col("superseded_by_month", sa.Date),
+    _col("lifted_by_month", sa.Date),
+    _col("lapsed_on", sa.Date),
+    _col("status", sa.String(16), nullable=False),
+    _col("lifecycle", sa.String(16), nullable=False),
+    _col("working_days_overdue", sa.Integer),
+    _col("grade_in_force", sa.String(16)),
+    *_provenance(),
+    sa.Index("ix_measure_ledger_partner", "partner_id", "status"),
 )
 
 # ---------------------------------------------------------------- issued documents and alerts (issue 16)
@@ -439,6 +495,8 @@ OUTPUT_TABLES: dict[str, sa.Table] = {
         settlements,
         renewal_decisions,
         partner_status,
+        measures,
+        measure_ledger,
         notices,
         notifications,
     )
