@@ -87,7 +87,7 @@ def test_running_balances_stop_at_through():
 def status(month, *, phone=False, violation=None, grade=None, holds=(), ended=None, policy):
     return r.settlement_status(
         month,
-        has_phone_bill=phone,
+        phone_bill=phone,
         violation=violation,
         grade=grade,
         holds=holds,
@@ -143,7 +143,8 @@ def test_clearing_period_only_with_phone_bill_and_only_inside_the_window_article
     assert "2024-03-01至2024-11-29" in s.findings[0] and "不予续约" in s.findings[0]
     assert status(D(2024, 11, 1), phone=True, ended=ended, policy=policy).status == "held"  # end + 9 months
     assert status(D(2024, 12, 1), phone=True, ended=ended, policy=policy).status == "payable"
-    assert status(D(2024, 5, 1), phone=False, ended=ended, policy=policy).status == "payable"  # third_party only
+    # v2: `phone` is whether the ended cooperation involved phone-bill payment; without it there is no clearing
+    assert status(D(2024, 5, 1), phone=False, ended=ended, policy=policy).status == "payable"
 
 
 def test_clearing_period_starting_mid_month_covers_the_end_month_article_24(policy):
@@ -164,13 +165,15 @@ def test_every_applicable_rule_is_listed_the_most_severe_decides(policy):
         policy=policy,
     )
     assert (s.status, s.clause) == ("stopped", "第十九条")
-    ends = ["（第十九条）", "（第十条）", "（第十五条）", "（第二十四条）"]
-    assert len(s.findings) == 4 and all(f.endswith(e) for f, e in zip(s.findings, ends, strict=True))
+    # SPEC v2: cooperation ended 03-31, so April's TERMINATED grade no longer holds (第十条注) — noted, not listed
+    ends = ["（第十九条）", "（第十五条）", "（第二十四条）"]
+    assert len(s.findings) == 3 and all(f.endswith(e) for f, e in zip(s.findings, ends, strict=True))
+    assert s.notes == ("2024年04月评级TERMINATED，但合作已于2024-03-31结束，“暂停费用结算”措施相应结束（第十条注）",)
     held = status(D(2024, 4, 1), phone=True, grade="E", holds=[r.Hold(D(2024, 1, 1), None, "联动止付")], policy=policy)
     assert (held.status, held.clause, len(held.findings)) == ("held", "第十条/E", 2)
     b = r.balance(D(2024, 4, 1), amounts("10.00"), r.ZERO)
     text = r.reason(b, held)
-    assert text.startswith("暂缓支付：当月信用评级为E") and "联动止付" in text and "应付10.00元" in text
+    assert text.startswith("暂缓支付：2024年04月评级E，暂停结算") and "联动止付" in text and "应付10.00元" in text
 
 
 def test_reason_explains_the_negative_balance_article_15():

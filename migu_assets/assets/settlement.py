@@ -1,4 +1,5 @@
-"""第七章 结算管理: monthly settlements — revenue share, negative balances, holds and the exit clearing period."""
+"""第七章 结算管理: monthly settlements — revenue share, negative balances, holds, the exit clearing period and the
+ledger of withheld money (SPEC v2 §7)."""
 
 from collections import Counter
 from decimal import Decimal
@@ -29,13 +30,18 @@ def _total(rows, column: str, status: str | None = None) -> str:
 @dg.asset(
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    # credit_grades: the same month's grade (identity mapping). Without a renewal decision the cooperation counts
-    # as ended once the last contract's end date has passed (rules.settlement.cooperation_end).
+    # What a month reads of earlier months (compute.settlement's module doc): the ledger is rebuilt from the first
+    # month with items on every run, from the source tables and the credit_grades / renewal_decisions rows of the
+    # earlier months — never from stored settlements. The edges below are the same-month ones (identity mappings,
+    # so a backfill runs the whole range of each upstream first, in one run); the earlier months of those tables
+    # were materialised when those months were computed. Without a renewal decision the cooperation counts as
+    # ended once the last contract's end date has passed (rules.settlement.cooperation_end).
     deps=[
         "settlement_items",
         "payment_holds",
         "major_violations",
         "contracts",
+        "exit_deductions",
         dg.AssetDep("credit_grades", partition_mapping=dg.IdentityPartitionMapping()),
         # Renewal decisions of earlier months decide the clearing period; the same-month edge makes a backfill
         # run renewal_decisions for the whole range before settlements (no cycle: renewals never read settlements).
@@ -50,15 +56,20 @@ def _total(rows, column: str, status: str | None = None) -> str:
 def settlements(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
 ) -> dg.MaterializeResult:
-    """合作伙伴月度结算（第四条、第十五条、第十九条、第二十四条）。
+    """合作伙伴月度结算台账（第四条、第十条、第十五条、第十九条、第二十四条）。
 
     Per partner and month, netted across its businesses: `gross = Σ info_fee`, `partner_share = Σ round2(info_fee ×
     share_ratio)` per item (第四条), `deductions`, `carried_in` = last month's negative balance (负结算, 第十五条),
     `net = partner_share − deductions + carried_in`; a negative net is carried out, else it is `payable`.
-    Status: `stopped` from the month of a major violation (第十九条); `held` for an E/F/TERMINATED grade that month
-    (第十条), a payment hold overlapping the month (联动止付, 第十五条), or phone-bill items within 9 months after the
-    cooperation ended (清算期, 第二十四条); else `payable`. Held amounts stay visible. The carry is recomputed from
-    the source items every time, so months computed alone, out of order or in one backfill give the same rows.
+    Status: `stopped` from the month of a major violation not handled under the 不良信用名单 regime (第十九条);
+    `held` for the month's own E/F/TERMINATED grade while cooperating (第十条, lapsing after cooperation ended,
+    第十条注), a payment hold overlapping the month (联动止付, 第十五条), or every month of the 9-month clearing
+    period after a cooperation with phone-bill payment ended (清算期, 第二十四条); else `payable`.
+    Ledger: `withheld` (payable of a held/stopped month) accumulates in `held_balance`; the next payable month
+    releases it (`released`), the release after a clearing period first deducts `exit_deductions`
+    (`exit_deducted`); `paid` is what is paid that month; a stopped balance is never released. Every run rebuilds
+    the ledger from each partner's first month, so months computed alone, out of order or in one backfill give the
+    same rows.
     """
     months = window_months(context)
     with warehouse.engine.connect() as conn:
@@ -86,6 +97,10 @@ def settlements(
                 "held_amount": _total(rows, "payable", HELD),
                 "stopped_amount": _total(rows, "payable", STOPPED),
                 "carried_out": _total(rows, "carried_out"),
+                "withheld": _total(rows, "withheld"),
+                "released": _total(rows, "released"),
+                "exit_deducted": _total(rows, "exit_deducted"),
+                "paid": _total(rows, "paid"),
             },
         )
     )
@@ -107,9 +122,24 @@ def settlements_reconcile_with_items(warehouse: WarehouseResource) -> dg.AssetCh
 
 @dg.asset_check(
     asset=settlements,
-    description="net = partner_share − deductions + carried_in on every row; payable / carried_out split net.",
+    description="net = partner_share − deductions + carried_in on every row; payable / carried_out split net; "
+    "withheld, released, exit_deducted, paid and held_balance follow the ledger rules (SPEC v2 §7).",
 )
 def settlements_net_identity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.engine.connect() as conn:
         bad = compute.arithmetic_violations(conn)
     return dg.AssetCheckResult(passed=bad == 0, metadata={"inconsistent_rows": bad})
+
+
+@dg.asset_check(
+    asset=settlements,
+    description="Money conservation per partner (SPEC v2 §7): Σ paid + Σ exit_deducted + last held_balance = "
+    "Σ payable, to the cent (summed in SQL; plus the first row's held_in when earlier months are not stored).",
+)
+def settlements_conserve_money(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.engine.connect() as conn:
+        bad = compute.conservation_violations(conn)
+    return dg.AssetCheckResult(
+        passed=not bad,
+        metadata={"unbalanced_partners": len(bad), "partners": dg.MetadataValue.json(bad[:20])},
+    )
