@@ -282,11 +282,8 @@ def settlement_ledger_text(row) -> str:
 
 
 def _ledger_clause(row) -> str:
-    if row["exit_deducted"]:
-        return "第二十四条"
-    if row["status"] == "stopped":
-        return "第十九条"
-    return row["clause"] if row["withheld"] else "第十五条"
+    """The clause the ledger line applies: the 第二十四条 exit deduction, else the row's own deciding clause."""
+    return "第二十四条/清算期" if row["exit_deducted"] else row["clause"]
 
 
 def _renewal(conn: sa.Connection, pid: str, month: dt.date) -> Section:
