@@ -462,3 +462,10 @@ def test_ledger_conserves_money_in_random_histories(policy_book):
         for e in got.values():
             assert e.held_balance >= 0 and e.paid >= 0
             assert e.held_balance == e.held_in + e.withheld - e.released - e.exit_deducted
+
+
+def test_cooperation_end_a_listed_violation_before_a_new_contract_belongs_to_the_earlier_cooperation():
+    listed = r.Violation("V1", D(2024, 1, 20), 1, bad_credit_list=True)
+    reentry = r.Contract("C5", D(2026, 3, 1), D(2027, 2, 28))
+    assert r.cooperation_end(D(2026, 4, 1), [C1, reentry], {}, violations=[listed]) is None
+    assert r.cooperation_end(D(2026, 2, 1), [C1, reentry], {}, violations=[listed]).violation_id == "V1"

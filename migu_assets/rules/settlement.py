@@ -245,15 +245,18 @@ def cooperation_end(
     """Whether, as of ``month``, the partner's cooperation has ended, and on which day (see the module doc).
 
     ``violations``: the partner's major violations; only those with ``bad_credit_list = true`` occurring by the end
-    of ``month`` end the cooperation (on ``occurred_on``). When both a contract end and such a violation apply, the
-    earlier day wins (on the same day the violation, which names the cause). Without ``violations`` this is the
-    contract-based end alone, as before SPEC v2.
+    of ``month``, and not before the start of the latest contract started by then (that would be an earlier
+    cooperation, before a re-entry), end the cooperation (on ``occurred_on``). When both a contract end and such a
+    violation apply, the earlier day wins (on the same day the violation, which names the cause). Without
+    ``violations`` this is the contract-based end alone, as before SPEC v2.
     """
     contracts = list(contracts)
     last = _latest_started(month, contracts)
     by_contract = _contract_end(month, last, decisions)
+    # a violation before the start of the latest started contract belongs to an earlier cooperation (re-entry)
+    since = last.start_date if last is not None else dt.date.min
     listed = sorted(
-        (v for v in violations if v.bad_credit_list and v.occurred_on <= month_end(month)),
+        (v for v in violations if v.bad_credit_list and since <= v.occurred_on <= month_end(month)),
         key=lambda v: (v.occurred_on, v.violation_id),
     )
     if not listed:
