@@ -169,7 +169,7 @@ def test_every_applicable_rule_is_listed_the_most_severe_decides(policy):
     # SPEC v2: cooperation ended 03-31, so April's TERMINATED grade no longer holds (第十条注) — noted, not listed
     ends = ["（第十九条）", "（第十五条）", "（第二十四条）"]
     assert len(s.findings) == 3 and all(f.endswith(e) for f, e in zip(s.findings, ends, strict=True))
-    assert s.notes == ("2024年04月评级TERMINATED，但合作已于2024-03-31结束，“暂停费用结算”措施相应结束（第十条注）",)
+    assert s.notes == ("2024年04月评级终止（得分≤0），但合作已于2024-03-31结束，“暂停费用结算”措施相应结束（第十条注）",)
     held = status(D(2024, 4, 1), phone=True, grade="E", holds=[r.Hold(D(2024, 1, 1), None, "联动止付")], policy=policy)
     assert (held.status, held.clause, len(held.findings)) == ("held", "第十条/E", 2)
     b = r.balance(D(2024, 4, 1), amounts("10.00"), r.ZERO)

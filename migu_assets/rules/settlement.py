@@ -318,6 +318,11 @@ class Status:
     notes: tuple[str, ...] = ()  # rules that would apply but do not (第十条注 lapse), for the reason
 
 
+def grade_text(grade: str) -> str:
+    """A grade as staff read it: TERMINATED is 得分≤0 (终止合作)."""
+    return "终止（得分≤0）" if grade == "TERMINATED" else grade
+
+
 def stopping_violation(violations: Iterable[Violation]) -> Violation | None:
     """The first major violation with ``bad_credit_list = false``: settlement stops from its month (第十九条)."""
     plain = sorted((v for v in violations if not v.bad_credit_list), key=lambda v: (v.occurred_on, v.violation_id))
@@ -355,10 +360,12 @@ def settlement_status(
     if grade is not None and grade in rules.held_grades:
         if ended is not None and ended.end_date < month_start(month):
             notes.append(
-                f"{month:%Y年%m月}评级{grade}，但合作已于{ended.end_date}结束，“暂停费用结算”措施相应结束（第十条注）"
+                f"{month:%Y年%m月}评级{grade_text(grade)}，但合作已于{ended.end_date}结束，“暂停费用结算”措施相应结束（第十条注）"
             )
         else:
-            found.append((HELD, f"{CLAUSE_GRADE}/{grade}", f"{month:%Y年%m月}评级{grade}，暂停结算（第十条）"))
+            found.append(
+                (HELD, f"{CLAUSE_GRADE}/{grade}", f"{month:%Y年%m月}评级{grade_text(grade)}，暂停结算（第十条）")
+            )
     for h in sorted(holds, key=lambda h: h.start_date):
         if hold_overlaps(h, month):
             until = f"{h.end_date}" if h.end_date else "未解除"
