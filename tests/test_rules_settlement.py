@@ -412,7 +412,7 @@ def test_第十九条_violation_on_the_bad_credit_list_ends_cooperation_and_is_n
     ]
 
 
-def test_cooperation_end_the_earlier_of_contract_end_and_bad_credit_list_violation():
+def test_第十九条_第二十四条_cooperation_ends_on_the_earlier_of_contract_end_and_bad_credit_list_violation():
     listed = r.Violation("V1", D(2024, 1, 20), 1, bad_credit_list=True)
     plain = r.Violation("V0", D(2023, 12, 1), 1, bad_credit_list=False)
     decisions = {"C1": [r.Decision(D(2024, 1, 1), "not_renewed")]}
@@ -432,12 +432,12 @@ def test_cooperation_end_the_earlier_of_contract_end_and_bad_credit_list_violati
     assert r.cooperation_end(D(2024, 3, 1), [C1], decisions) == r.CooperationEnd("C1", D(2024, 2, 29), "not_renewed")
 
 
-def test_cooperation_end_reads_only_decisions_known_by_the_month():
+def test_第二十四条_cooperation_end_reads_only_decisions_known_by_the_month():
     late = {"C1": [r.Decision(D(2024, 5, 1), "not_renewed")]}  # a decision row of a later month
     assert r.cooperation_end(D(2024, 2, 1), [C1], late) is None
 
 
-def test_ledger_conserves_money_in_random_histories(policy_book):
+def test_第十五条_第二十四条_ledger_conserves_money_in_random_histories(policy_book):
     import random
 
     rng = random.Random(7)
@@ -464,7 +464,7 @@ def test_ledger_conserves_money_in_random_histories(policy_book):
             assert e.held_balance == e.held_in + e.withheld - e.released - e.exit_deducted
 
 
-def test_cooperation_end_a_listed_violation_before_a_new_contract_belongs_to_the_earlier_cooperation():
+def test_第十九条_a_listed_violation_before_a_new_contract_belongs_to_the_earlier_cooperation():
     listed = r.Violation("V1", D(2024, 1, 20), 1, bad_credit_list=True)
     reentry = r.Contract("C5", D(2026, 3, 1), D(2027, 2, 28))
     assert r.cooperation_end(D(2026, 4, 1), [C1, reentry], {}, violations=[listed]) is None

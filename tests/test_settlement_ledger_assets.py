@@ -67,7 +67,7 @@ def _snapshot(engine):
     return table_rows(engine, schema.settlements, ["month", "partner_id"])
 
 
-def test_settlement_ledger_backfill_equals_month_by_month(db_url, engine, policy_book):
+def test_第七章_settlement_ledger_backfill_equals_month_by_month(db_url, engine, policy_book):
     _scenario(engine)
     result = _materialize(db_url)  # the 12 months in one single-run backfill
     backfill = _snapshot(engine)
