@@ -1,9 +1,9 @@
-"""Reproducible demo data for the ten source tables of the data contract (SPEC §1).
+"""Reproducible demo data for the source tables of the data contract (SPEC §1).
 
 ``generate_demo(engine)`` writes partners, complaint tickets, control events, importance declarations, monthly
-business figures, settlement items, a payment hold, one major violation, contracts and credit issue dates for
-``months`` months from ``start``, all in one transaction. Every random choice comes from ``random.Random(seed)``
-and nothing reads the wall clock, so the same arguments always write the same rows.
+business figures, settlement items, a payment hold, one major violation, contracts, credit issue dates and exit
+deductions for ``months`` months from ``start``, all in one transaction. Every random choice comes from
+``random.Random(seed)`` and nothing reads the wall clock, so the same arguments always write the same rows.
 
 Partners come in blocks of 20; the k-th partner of every block plays role k below (ids of the first block; the
 default period is m1 = 2024-01 … m6 = 2024-06). The designed parts are fixed, not drawn, so the tiers, scores,
@@ -32,12 +32,14 @@ P0010  migu_ad_spend ≥ 500 000 from m2 (operational importance 50); m5 one not
 P0011  ``national_media_portal`` approved on m3 day 12 (counts from m3, never for m1/m2); m2 one notification
        (day 15) so m2 shows 625 and not 825; contract ends at the end of m6 → renew
 P0012  subsidiary of P0001 (no authorisation); ``listed_company_or_soe`` declaration pending; its only contract ends
-       at the end of m3 with rights_delivered false (第十七条) → not_renewed, phone-bill items go on (清算期)
+       at the end of m3 with rights_delivered false (第十七条) → not_renewed, phone-bill items go on (清算期);
+       a 3,000.00 违约金 exit deduction recorded m4 day 20
 P0013  cooperation_start in m2 (day 5): scored from m2, weights renormalised; m3 one notification (day 12)
 P0014  major violation (type 3) on m4 day 11, recorded the next day 09:xx; no tickets/events after it, settlement
        items up to m5; contract ends at the end of m6 → terminated in m5 (第十九条)
 P0015  on the platform; m3 deductions exceed the share (negative settlement), m4 absorbs it; exit requested on m5
-       day 6 for a contract ending at the end of m6 → partner_exit with late_notice (2-month platform notice)
+       day 6 for a contract ending at the end of m6 → partner_exit with late_notice (2-month platform notice);
+       a 1,250.50 稽核核减 exit deduction recorded m6 day 28
 P0016  payment hold "联动止付" from m3 day 15 to the end of m4; approved ``provincial_media_portal`` before the
        period; an old contract (ended the day before m1) with decision_on 42 days before m1 and no signed_on →
        abandoned in the month of decision_on + 6 months (m5)
@@ -614,6 +616,28 @@ class _Builder:
             })
         return out
 
+    def exit_deduction_rows(self) -> list[dict]:
+        """第二十四条: what the exiting partners owe, deducted from the money held when their clearing period ends."""
+        plan = {
+            12: (4, 20, "penalty", Decimal("3000.00"), "未按合作方案提供约定权益的违约金（第十七条）"),
+            15: (6, 28, "audit", Decimal("1250.50"), "省公司稽核核减信息费"),
+        }
+        out = []
+        for p in self.partners:
+            if p.role not in plan or not self.has_month(plan[p.role][0]):
+                continue
+            month, day, kind, amount, note = plan[p.role]
+            out.append({
+                "deduction_id": f"XD{p.pid[1:]}-{len(out) + 1:02d}",
+                "partner_id": p.pid,
+                "contract_id": f"HT{p.pid[1:]}-01",
+                "kind": kind,
+                "amount": amount,
+                "recorded_on": self.day(month, day),
+                "note": note,
+            })
+        return out
+
     def contract_rows(self) -> list[dict]:
         out = []
         for p in self.partners:
@@ -724,6 +748,7 @@ class _Builder:
         rows["contracts"] = self.contract_rows()
         rows["credit_issue_dates"] = self.issue_date_rows()
         rows["measure_executions"] = self.execution_rows(rows["control_events"])
+        rows["exit_deductions"] = self.exit_deduction_rows()
         return {name: rows[name] for name in SOURCE_TABLES}
 
 

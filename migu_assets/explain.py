@@ -316,7 +316,25 @@ def _settlement(conn: sa.Connection, pid: str, month: dt.date) -> Section:
     if row["carried_out"]:
         text += f"，结转下月{row['carried_out']}元"
     sec.add(f"{text}。{row['reason']}", row["clause"])
+    sec.add(settlement_ledger_text(row), _ledger_clause(row))
     return sec
+
+
+def settlement_ledger_text(row) -> str:
+    """The ledger of one settlements row (SPEC v2 §7) as one Chinese line: withheld, released, exit deductions,
+    paid, and the balance still held."""
+    parts = [f"上月累计暂扣{row['held_in']}元", f"本月暂扣{row['withheld']}元", f"本月释放{row['released']}元"]
+    if row["exit_deducted"]:
+        parts.append(f"清算期满扣除退出扣款{row['exit_deducted']}元")
+    parts += [f"本月实付{row['paid']}元", f"累计暂扣{row['held_balance']}元"]
+    if row["status"] == "stopped" and row["held_balance"]:
+        parts.append("停止结算的款项不予释放")
+    return "结算台账：" + "，".join(parts) + "。"
+
+
+def _ledger_clause(row) -> str:
+    """The clause the ledger line applies: the 第二十四条 exit deduction, else the row's own deciding clause."""
+    return "第二十四条/清算期" if row["exit_deducted"] else row["clause"]
 
 
 def _renewal(conn: sa.Connection, pid: str, month: dt.date) -> Section:

@@ -59,6 +59,8 @@ def valid_row(table: str, policy, **changes: str) -> dict[str, str]:
                       "rights_delivered": "true", "product_launched": "true", "launch_blocked_by_partner": "false",
                       "qualification_ok": "true", "exit_requested_on": "", "decision_on": "", "signed_on": ""},
         "credit_issue_dates": {"month": "2024-01-01", "issued_on": "2024-02-07"},
+        "exit_deductions": {"deduction_id": "X1", "partner_id": "P1", "contract_id": "C1", "kind": "penalty",
+                            "amount": "3000.00", "recorded_on": "2024-02-01", "note": ""},
     }
     row = dict(rows[table])
     unknown = set(changes) - set(row)
@@ -591,7 +593,7 @@ def test_provincial_control_event_needs_a_province(seeded, policy, tmp_path):
 def test_partner_must_exist_in_the_warehouse(seeded, policy, tmp_path):
     """SPEC §1: every partner_id of every non-partners table refers to a partner already in the warehouse."""
     tables = sorted(t for t, c in TABLES.items() if "partner_id" in c.columns and t != "partners")
-    assert len(tables) == 8
+    assert len(tables) == 9  # SPEC v2 adds exit_deductions
     for table in tables:
         reject_one(seeded, policy, tmp_path, table, "partner_id", "partner 'P404' does not exist", partner_id="P404")
 

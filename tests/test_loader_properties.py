@@ -285,6 +285,7 @@ ENUMS: dict[tuple[str, str], list[str]] = {
     ("importance_declarations", "item"): list(POLICY.importance.company_items),
     ("importance_declarations", "review_status"): ["pending", "approved", "rejected"],
     ("settlement_items", "payment_method"): ["phone_bill", "third_party"],
+    ("exit_deductions", "kind"): ["penalty", "audit", "unpaid_fees", "other"],
 }
 MONTH_COLUMNS = {("partner_monthly_business", "month"), ("settlement_items", "month"), ("credit_issue_dates", "month")}
 
@@ -310,6 +311,8 @@ def value_strategy(table: str, column: str, fmt: str) -> st.SearchStrategy[Any]:
         return st.sampled_from(SEED_MEASURES)
     if (table, column) == ("measure_executions", "executed_on"):
         return st.dates(min_value=SEED_MEASURE_MONTH)  # not before the measure's month
+    if (table, column) == ("exit_deductions", "amount"):  # SPEC v2 §1: amount > 0
+        return st.decimals(min_value=Decimal("0.01"), max_value=_decimal_max(ct.precision, ct.scale), places=ct.scale)
     return {
         "text": lambda: texts(fmt, ct.max_length),
         "bool": st.booleans,

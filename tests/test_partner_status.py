@@ -96,7 +96,8 @@ def _scenario(engine):
             }
         ],
     )
-    money = {k: Decimal("0.00") for k in ("gross", "partner_share", "deductions", "carried_in", "net", "payable")}
+    money = {k: Decimal("0.00") for k in ("gross", "partner_share", "deductions", "carried_in", "net", "payable",
+                                          "held_in", "withheld", "released", "exit_deducted", "paid", "held_balance")}
     insert(
         engine,
         schema.settlements,

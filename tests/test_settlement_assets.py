@@ -118,7 +118,8 @@ def _scenario(engine):
         items.append(item("EXIT", m, "20.00", "0.5", business="B2"))  # third_party
     # RENEW: renewed (a later 'abandoned' row is ignored) → not ended; NODEC: no decision row, end passed → ended
     items += [item("RENEW", D(2024, 3, 1), "10.00", "0.5", method="phone_bill")]
-    items += [item("NODEC", D(2024, 3, 1), "10.00", "0.5", method="phone_bill")]
+    # (SPEC v2: the clearing period needs phone-bill payment during the contract's term — NODEC's February item)
+    items += [item("NODEC", m, "10.00", "0.5", method="phone_bill") for m in (D(2024, 2, 1), D(2024, 3, 1))]
     insert(engine, schema.settlement_items, items)
     insert(
         engine,
@@ -240,19 +241,33 @@ def test_settlements_through_dagster(db_url, engine):
         ("payable", "第四条"),
         ("payable", "第四条"),
     ]
-    # 第二十四条: end 2024-02-29 → Feb (the end month) payable; Mar held; April has no phone_bill item → payable;
-    # May–Nov held (end + 9 months = 2024-11-29); Dec payable
+    # 第二十四条 (SPEC v2: every month of the window is held, with or without phone-bill items): end 2024-02-29 →
+    # Feb (the end month) payable; Mar–Nov held (end + 9 months = 2024-11-29), April too although it has only
+    # third-party items; Dec payable and releases the 9 months at once: 8 × 15.00 + 10.00 (April) = 130.00
     held24 = ("held", "第二十四条/清算期")
     pay = ("payable", "第四条")
-    assert statuses("EXIT", MONTHS[1:]) == [pay, held24, pay] + [held24] * 7 + [pay]
+    assert statuses("EXIT", MONTHS[1:]) == [pay] + [held24] * 9 + [pay]
     assert "不予续约" in rows[("EXIT", D(2024, 11, 1))]["reason"]
     assert rows[("EXIT", D(2024, 3, 1))]["payable"] == M("15.00")
+    dec = rows[("EXIT", D(2024, 12, 1))]
+    assert (dec["held_in"], dec["released"], dec["payable"], dec["paid"], dec["held_balance"]) == (
+        M("130.00"), M("130.00"), M("15.00"), M("145.00"), M("0.00"))
     assert statuses("RENEW", [D(2024, 3, 1)]) == [pay]
-    assert statuses("NODEC", [D(2024, 3, 1)]) == [held24]
+    # NODEC: phone-bill in its term (Feb) → Mar–Nov held (rows for the held balance), December releases March's 5.00
+    assert statuses("NODEC", [D(2024, k, 1) for k in range(3, 13)]) == [held24] * 9 + [pay]
     assert "未见续约决定" in rows[("NODEC", D(2024, 3, 1))]["reason"]
+    assert rows[("NODEC", D(2024, 12, 1))]["released"] == M("5.00")
+    # ledger: the GRADE E month is released by March; HOLD and VIOL keep their balance after their items end
+    assert [rows[("GRADE", D(2024, k, 1))]["released"] for k in (2, 3)] == [M("0.00"), M("50.00")]
+    assert rows[("HOLD", D(2024, 12, 1))]["held_balance"] == M("200.00")  # 联动止付 still open
+    assert rows[("VIOL", D(2024, 12, 1))]["held_balance"] == M("150.00")  # stopped: never released
 
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"settlements_reconcile_with_items": True, "settlements_net_identity": True}
+    assert checks == {
+        "settlements_reconcile_with_items": True,
+        "settlements_net_identity": True,
+        "settlements_conserve_money": True,
+    }
 
 
 def _snapshot(engine):
@@ -264,7 +279,8 @@ def test_rerun_and_months_out_of_order_give_identical_rows(db_url, engine, polic
     _scenario(engine)
     _materialize(db_url)
     first = _snapshot(engine)
-    assert len(first) == 6 + 6 + 6 + 6 + 11 + 1 + 2  # NET, HOLD, VIOL, GRADE, EXIT, ROUND, RENEW/NODEC Mar
+    # NET, HOLD (Jan–Dec: the held balance keeps a row), VIOL (same), GRADE, EXIT, ROUND, RENEW, NODEC (Feb–Dec)
+    assert len(first) == 6 + 12 + 12 + 6 + 11 + 1 + 1 + 11
     _materialize(db_url)  # idempotent re-run of the whole range
     assert _snapshot(engine) == first
 
@@ -356,7 +372,11 @@ def test_reconciliation_with_10000_items_on_postgres(db_url, engine):
     elapsed = time.perf_counter() - started
     assert elapsed < 15, f"12 months of 10,000 items took {elapsed:.1f}s"
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"settlements_reconcile_with_items": True, "settlements_net_identity": True}
+    assert checks == {
+        "settlements_reconcile_with_items": True,
+        "settlements_net_identity": True,
+        "settlements_conserve_money": True,
+    }
 
     expected = _expected_money(items, MONTHS)
     cols = ("gross", "partner_share", "deductions", "carried_in", "net", "payable", "carried_out")

@@ -19,6 +19,7 @@ _DESCRIPTIONS = {
     "contracts": "合作合同：期限、权益落实、上线、资质、退出申请、签约决策（第八章）。",
     "credit_issue_dates": "信用积分结果下发日期（第十四条），可选。",
     "measure_executions": "处罚措施执行记录（第十四条）：措施编号、执行日期、执行人。",
+    "exit_deductions": "退出扣款（第二十四条）：违约金、稽核核减、欠费等，于清算期满时从暂扣结算款中扣除。",
 }
 
 source_tables = [

@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from migu_assets import vocabulary as L
-from migu_assets.compute.settlement import contracts_and_decisions
+from migu_assets.compute.settlement import contracts_and_decisions, partner_violations
 from migu_assets.policy import Policy, PolicyBook
 from migu_assets.rules import credit as credit_rules
 from migu_assets.rules import measures as rules
@@ -75,14 +75,18 @@ def measure_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[
 
 
 def cooperation_ended(conn: sa.Connection, as_of: dt.date) -> dict[str, dt.date]:
-    """partner → the day its cooperation ended (SPEC v2 §7, ``rules.settlement.cooperation_end``), when on or
-    before ``as_of``. The single call site of ``cooperation_end`` for the measures (第十条注): SPEC v2's other end —
-    a ``bad_credit_list`` violation's ``occurred_on`` — is passed here once ``cooperation_end`` takes it (issue 12)."""
+    """partner → the day its cooperation ended (SPEC v2 §7, ``rules.settlement.cooperation_end``: the last
+    contract's end without renewal, or a ``bad_credit_list`` violation's ``occurred_on``, the earlier day), when on
+    or before ``as_of``. The single call site of ``cooperation_end`` for the measures (第十条注)."""
     month = month_start(as_of)
-    contracts, decisions = contracts_and_decisions(conn, as_of + dt.timedelta(days=1))  # started by as_of
+    after = as_of + dt.timedelta(days=1)
+    contracts, decisions = contracts_and_decisions(conn, after)  # started by as_of
+    violations = partner_violations(conn, after)
     out = {}
-    for pid, mine in contracts.items():
-        end = settlement_rules.cooperation_end(month, mine, decisions)
+    for pid in sorted(set(contracts) | set(violations)):
+        end = settlement_rules.cooperation_end(
+            month, contracts.get(pid, ()), decisions, violations=violations.get(pid, ())
+        )
         if end is not None and end.end_date <= as_of:
             out[pid] = end.end_date
     return out

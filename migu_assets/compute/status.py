@@ -11,7 +11,8 @@ after it has ended, and a re-run of an old day never sees later months. For each
   rows (warnings, 按发函要求 manual rows) of ``as_of``'s month or the month before — the latest computed month —
   since a warning counts toward escalation within its calendar month and the monthly partition of the current
   month is computed only after it ends;
-- the latest settlement status (settlements);
+- the latest settlement status (settlements) with its ledger in the reason: withheld, released, paid and the
+  balance still held (SPEC v2 §7);
 - the latest renewal row of its latest contract (latest end_date): the later month wins, and in one month an
   ``abandoned`` row (第二十五条, a later event) wins over the review row;
 - the longest re-entry ban still in force on ``as_of`` (any of its renewal rows);
@@ -39,6 +40,7 @@ from migu_assets.rules.measures import OPEN, OVERDUE
 from migu_assets.rules.numbers import to_decimal
 from migu_assets.rules.periods import add_months, as_date, month_start
 from migu_assets.rules.renewal import ABANDONED
+from migu_assets.rules.settlement import yuan
 from migu_assets.vocabulary import DECISION_NAMES, SETTLEMENT_NAMES, control_action_text
 from migu_assets.warehouse.schema import (
     contracts,
@@ -145,7 +147,25 @@ def has_measures(measures: str | None) -> bool:
     return measures is not None and measures.strip() not in NO_MEASURES
 
 
-def status_reason(row: Mapping, decision: Mapping | None, settlement_month: dt.date | None) -> str:
+def settlement_text(settlement: Mapping) -> str:
+    """The latest settlement month's ledger (SPEC v2 §7) in Chinese: withheld, released, paid, still held."""
+    parts = []
+    if settlement["withheld"]:
+        verb = "停止结算、不予支付" if settlement["status"] == "stopped" else "暂扣"
+        parts.append(f"本月应付{yuan(settlement['withheld'])}元{verb}")
+    if settlement["released"]:
+        parts.append(f"释放此前暂扣{yuan(settlement['released'])}元")
+    if settlement["exit_deducted"]:
+        parts.append(f"清算期满扣除退出扣款{yuan(settlement['exit_deducted'])}元")
+    parts.append(f"实付{yuan(settlement['paid'])}元")
+    if settlement["held_balance"]:
+        parts.append(f"累计暂扣{yuan(settlement['held_balance'])}元")
+    return "，".join(parts)
+
+
+def status_reason(
+    row: Mapping, decision: Mapping | None, settlement_month: dt.date | None, settlement: Mapping | None = None
+) -> str:
     """One Chinese paragraph summarising the row (信用评级、预警、管控、结算、续约、禁入)."""
     parts: list[str] = []
     if row["grade"] is None:
@@ -163,7 +183,8 @@ def status_reason(row: Mapping, decision: Mapping | None, settlement_month: dt.d
         parts.append(f"在执行管控：{row['control_actions_in_force']}")
     if row["settlement_status"] is not None:
         name = SETTLEMENT_NAMES.get(row["settlement_status"], row["settlement_status"])
-        parts.append(f"最近结算（{settlement_month:%Y年%m月}）：{name}")
+        ledger = f"（{settlement_text(settlement)}）" if settlement is not None else ""
+        parts.append(f"最近结算（{settlement_month:%Y年%m月}）：{name}{ledger}")
     if decision is not None:
         name = DECISION_NAMES.get(decision["decision"], decision["decision"])
         parts.append(
@@ -248,6 +269,6 @@ def partner_status_rows(conn: sa.Connection, as_of: dt.date, book: PolicyBook | 
             "overdue_measures": counts[pid][OVERDUE] if pid in counts else 0,
             "ban_breach": "；".join(breaches[pid]) if pid in breaches else None,
         }
-        row["reason"] = status_reason(row, decision, as_date(s["month"]) if s else None)
+        row["reason"] = status_reason(row, decision, as_date(s["month"]) if s else None, s)
         rows.append(row)
     return rows

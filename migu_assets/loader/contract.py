@@ -283,6 +283,16 @@ CONTRACTS: tuple[TableContract, ...] = (
                    "measure's month", "executed_on", measures.executed_before_month),
         ),
     ),
+    TableContract(
+        schema.exit_deductions, f"{S} exit_deductions (deducted at the end of the 第二十四条 clearing period, §7)",
+        value_rules=(
+            ValueRule("kind_enum", f"{S} exit_deductions: kind ∈ {{penalty, audit, unpaid_fees, other}}",
+                      "kind", one_of(lambda _: ("penalty", "audit", "unpaid_fees", "other"))),
+            ValueRule("amount_positive", f"{S} exit_deductions: amount > 0", "amount",
+                      lambda v, _: None if v > 0 else f"{show(v)} must be greater than 0"),
+        ),
+        db_rules=(PARTNER_EXISTS,),
+    ),
 )
 
 TABLES: dict[str, TableContract] = {c.name: c for c in CONTRACTS}

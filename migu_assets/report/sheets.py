@@ -90,7 +90,10 @@ CONTROL_COLUMNS = [
     Column("措施编号", "action_id"),
     *CLAUSE_REASON,
 ]
-MONEY_KEYS = ["gross", "partner_share", "deductions", "carried_in", "net", "payable", "carried_out"]
+MONEY_KEYS = [
+    "gross", "partner_share", "deductions", "carried_in", "net", "payable", "carried_out",
+    "held_in", "withheld", "released", "exit_deducted", "paid", "held_balance",
+]  # fmt: skip
 SETTLEMENT_COLUMNS = [
     *PARTNER,
     Column("信息费", "gross", "money"),
@@ -100,6 +103,13 @@ SETTLEMENT_COLUMNS = [
     Column("净额", "net", "money"),
     Column("应付金额", "payable", "money"),
     Column("结转下月", "carried_out", "money"),
+    # the ledger (SPEC v2 §7): what is withheld, released, deducted at exit, actually paid, and still held
+    Column("上月累计暂扣", "held_in", "money"),
+    Column("本月暂扣", "withheld", "money"),
+    Column("本月释放", "released", "money"),
+    Column("退出扣款", "exit_deducted", "money"),
+    Column("本月实付", "paid", "money"),
+    Column("累计暂扣", "held_balance", "money"),
     Column("结算状态", "status", label=lambda v: L.named(L.SETTLEMENT_NAMES, v)),
     *CLAUSE_REASON,
 ]

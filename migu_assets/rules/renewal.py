@@ -5,7 +5,8 @@ end of m. The rules are checked in order; the first that matches decides, and ev
 line in ``reasons`` naming its article:
 
 1. partner terminated → ``terminated``: by a major violation (第十九条, re-entry banned 2 years from
-   ``occurred_on``), or by a credit score ≤ 0 without one (第二十条, no ban);
+   ``occurred_on``; with ``bad_credit_list = true`` the 不良信用名单 branch — no ban from this policy, the reason
+   names 《合作伙伴不良信用名单管理办法》), or by a credit score ≤ 0 without one (第二十条, no ban);
 2. rights not delivered (第十七条) → ``not_renewed``, banned 1 year from ``end_date``;
 3. product not launched through the partner's fault (第十八条) → ``not_renewed``;
 4. each of the last 6 monthly credit scores (m−5..m) below 450 (第二十条) → ``not_renewed``, banned 1 year from
@@ -53,6 +54,7 @@ ART_EXIT = "第二十一条"
 ART_QUALIFICATION = "第二十二条"
 ART_RENEW = "第二十三条"
 ART_ABANDON = "第二十五条"
+BAD_CREDIT_LIST_RULES = "《咪咕文化科技有限公司合作伙伴不良信用名单管理办法》"
 
 
 @dataclass(frozen=True)
@@ -138,15 +140,36 @@ def exit_deadline(end_date: dt.date, on_platform: bool, rules: RenewalRules) -> 
 
 
 def terminated(partner: PartnerRecord, rules: RenewalRules) -> Finding | None:
-    """Rule 1: a major violation (第十九条) or a credit score ≤ 0 (第二十条) has ended the cooperation."""
+    """Rule 1: a major violation (第十九条) or a credit score ≤ 0 (第二十条) has ended the cooperation.
+
+    第十九条 has two branches (SPEC v2 §8): a violation with ``bad_credit_list = true`` is 认定并处罚 under
+    《合作伙伴不良信用名单管理办法》 — ``terminated`` citing ``第十九条/不良信用名单``, no re-entry ban from this
+    policy, the reason says the ban and penalty follow that regulation; otherwise (``false``) 直接终止合作 with
+    the 2-year ban. With several violations the first ends the cooperation and decides the branch; each ``false``
+    one bars 2 years and the latest of them sets the ban (a listed violation never shortens or sets it).
+    """
     if partner.violations:
         ordered = sorted(partner.violations, key=lambda v: (v.occurred_on, v.violation_id))
-        first, latest = ordered[0], ordered[-1]  # the first ends the cooperation; each bars 2 years, the last longest
-        anchor = latest.occurred_on
-        last = ban_until(anchor, rules.ban_violation_years)
-        listed = "，按不良信用名单管理办法认定" if any(v.bad_credit_list for v in ordered) else ""
+        first = ordered[0]
+        plain = [v for v in ordered if not v.bad_credit_list]
+        anchor = plain[-1].occurred_on if plain else None
+        last = ban_until(anchor, rules.ban_violation_years) if anchor is not None else None
         kind = f"（附件8第{first.violation_type}项）" if first.violation_type else ""
         more = f"（另有{len(ordered) - 1}起）" if len(ordered) > 1 else ""
+        if first.bad_credit_list:
+            line = (
+                f"{ART_VIOLATION}（不良信用名单）：合作方于{first.occurred_on}发生重大违规{first.violation_id}{kind}{more}，"
+                f"符合{BAD_CREDIT_LIST_RULES}规定，按该办法认定并处罚，终止合作；禁入期限及处罚按该办法执行"
+            )
+            if plain:
+                line += (
+                    f"；{plain[-1].occurred_on}的重大违规{plain[-1].violation_id}不属该办法认定情形"
+                    f"{_ban_text(anchor, last, rules.ban_violation_years)}。"
+                )
+            else:
+                line += "，本办法不另设禁入期。"
+            return Finding(f"{ART_VIOLATION}/不良信用名单", TERMINATED, last, line)
+        listed = "（其中部分按不良信用名单管理办法认定）" if len(plain) < len(ordered) else ""
         line = (
             f"{ART_VIOLATION}：合作方于{first.occurred_on}发生重大违规{first.violation_id}{kind}{more}{listed}，"
             f"直接终止合作{_ban_text(anchor, last, rules.ban_violation_years)}。"

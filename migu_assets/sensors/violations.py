@@ -2,8 +2,18 @@
 
 The sensor polls ``major_violations`` by ``(recorded_at, violation_id)`` after its cursor, at most ``BATCH`` rows a
 tick, and for each violation requests one run per month: the month of ``occurred_on`` and every later month already
-materialised, for every asset tagged ``migu/recompute_on_violation`` (health → importance → monthly and weighted
-credit → grades, control actions, settlements, renewals). Run keys ``{violation_id}:{month}`` make a second
+materialised for ``credit_grades`` or ``settlements``, for every asset tagged ``migu/recompute_on_violation``
+(health → importance → monthly and weighted credit → grades, control actions, settlements, renewals).
+
+Which later months change: every one. The violation either stops settlement from its month on (第十九条,
+``bad_credit_list = false``) or ends the cooperation on ``occurred_on`` (``true``: the clearing period, the 第十条注
+lapse), and the settlement ledger carries ``held_balance`` forward, so every later settlements row of the partner
+changes (its ``held_in`` at least) — also in a month whose credit chain was never computed but whose settlements
+were, hence the union. The runs may execute in any order: each month's ledger is rebuilt from source tables
+(``compute.settlement``), the violation's own month is graded TERMINATED from ``major_violations`` itself, and the
+later months of the violating partner do not read its grades, so no run reads a stale result of another.
+
+Run keys ``{violation_id}:{month}`` make a second
 evaluation (or a cursor reset) request nothing twice. A violation whose month is not a partition yet (the current
 month) is skipped with a log line: the monthly schedule computes that month when it is complete.
 """
@@ -52,7 +62,8 @@ def build_major_violation_sensor(assets) -> dg.SensorDefinition:
         for key in a.keys
         if a.tags_by_key.get(key, {}).get(tag_key) == tag_value
     ]
-    grades_key = dg.AssetKey("credit_grades")
+    # months already computed: of the credit chain, and of the settlement ledger (whose balance a violation changes)
+    watched = [k for k in (dg.AssetKey("credit_grades"), dg.AssetKey("settlements")) if k in keys]
 
     @dg.sensor(
         name="major_violation_sensor",
@@ -67,7 +78,9 @@ def build_major_violation_sensor(assets) -> dg.SensorDefinition:
         if not rows:
             return dg.SkipReason("no new major violation recorded")
         valid = set(monthly_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
-        materialised = context.instance.get_materialized_partitions(grades_key) if grades_key in keys else set()
+        materialised: set[str] = set()
+        for key in watched:
+            materialised |= set(context.instance.get_materialized_partitions(key))
         requests = []
         for violation_id, partner_id, occurred_on, _ in rows:
             first = _month_key(occurred_on)

@@ -204,6 +204,19 @@ measure_executions = sa.Table(
     _col("note", sa.Text),
 )
 
+exit_deductions = sa.Table(
+    "exit_deductions",
+    metadata,
+    _col("deduction_id", sa.String(64), primary_key=True, nullable=False),
+    _col("partner_id", sa.String(64), nullable=False),
+    _col("contract_id", sa.String(64)),
+    _col("kind", sa.String(16), nullable=False),
+    _col("amount", Money(), nullable=False),
+    _col("recorded_on", sa.Date, nullable=False),
+    _col("note", sa.Text),
+    sa.Index("ix_exit_deductions_partner", "partner_id", "recorded_on"),
+)
+
 SOURCE_TABLES: dict[str, sa.Table] = {
     t.name: t
     for t in (
@@ -218,6 +231,7 @@ SOURCE_TABLES: dict[str, sa.Table] = {
         contracts,
         credit_issue_dates,
         measure_executions,
+        exit_deductions,
     )
 }
 
@@ -358,6 +372,13 @@ settlements = sa.Table(
     _col("net", Money(), nullable=False),
     _col("payable", Money(), nullable=False),
     _col("carried_out", Money(), nullable=False),
+    # the ledger (SPEC v2 §7): what was withheld, released, deducted at exit and paid, and the balance still held
+    _col("held_in", Money(), nullable=False),
+    _col("withheld", Money(), nullable=False),
+    _col("released", Money(), nullable=False),
+    _col("exit_deducted", Money(), nullable=False),
+    _col("paid", Money(), nullable=False),
+    _col("held_balance", Money(), nullable=False),
     _col("status", sa.String(16), nullable=False),
     _col("clause", sa.Text, nullable=False),
     _col("reason", sa.Text, nullable=False),
