@@ -70,6 +70,9 @@ STOPPED = "stopped"
 SETTLEMENT_ORDER = (PAYABLE, HELD, STOPPED)
 SETTLEMENT_NAMES = {PAYABLE: "正常结算", HELD: "暂停支付", STOPPED: "停止结算"}
 
+# what a partner owes at exit, deducted after the 第二十四条 clearing period (SPEC v2 §1 exit_deductions)
+EXIT_DEDUCTION_KINDS = {"penalty": "违约金", "audit": "稽核核减", "unpaid_fees": "欠费", "other": "其他扣款"}
+
 # ---------------------------------------------------------------- renewal decisions (第十六至二十五条)
 RENEW = "renew"
 NOT_RENEWED = "not_renewed"

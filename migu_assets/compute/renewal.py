@@ -26,6 +26,7 @@ def _contract(row: sa.RowMapping) -> rules.Contract:
     return rules.Contract(
         contract_id=row["contract_id"],
         partner_id=row["partner_id"],
+        start_date=as_date(row["start_date"]),
         end_date=as_date(row["end_date"]),
         rights_delivered=bool(row["rights_delivered"]),
         product_launched=bool(row["product_launched"]),

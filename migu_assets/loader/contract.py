@@ -24,6 +24,7 @@ from migu_assets.compute import measures
 from migu_assets.loader import references
 from migu_assets.loader.values import ColumnType, column_type, show
 from migu_assets.policy import Policy
+from migu_assets.vocabulary import EXIT_DEDUCTION_KINDS
 from migu_assets.warehouse import schema
 
 ValueCheck = Callable[[Any, Policy], str | None]
@@ -287,7 +288,7 @@ CONTRACTS: tuple[TableContract, ...] = (
         schema.exit_deductions, f"{S} exit_deductions (deducted at the end of the 第二十四条 clearing period, §7)",
         value_rules=(
             ValueRule("kind_enum", f"{S} exit_deductions: kind ∈ {{penalty, audit, unpaid_fees, other}}",
-                      "kind", one_of(lambda _: ("penalty", "audit", "unpaid_fees", "other"))),
+                      "kind", one_of(lambda _: tuple(EXIT_DEDUCTION_KINDS))),
             ValueRule("amount_positive", f"{S} exit_deductions: amount > 0", "amount",
                       lambda v, _: None if v > 0 else f"{show(v)} must be greater than 0"),
         ),

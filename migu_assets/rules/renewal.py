@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from migu_assets.policy import RenewalRules
+from migu_assets.rules.facts import Contract, Violation  # noqa: F401 (re-exported: rules.renewal.Contract)
 from migu_assets.rules.periods import add_months, month_start
 from migu_assets.vocabulary import (  # noqa: F401 (re-exported decision codes)
     ABANDONED,
@@ -55,28 +56,6 @@ ART_QUALIFICATION = "第二十二条"
 ART_RENEW = "第二十三条"
 ART_ABANDON = "第二十五条"
 BAD_CREDIT_LIST_RULES = "《咪咕文化科技有限公司合作伙伴不良信用名单管理办法》"
-
-
-@dataclass(frozen=True)
-class Contract:
-    contract_id: str
-    partner_id: str
-    end_date: dt.date
-    rights_delivered: bool = True
-    product_launched: bool = True
-    launch_blocked_by_partner: bool = False
-    qualification_ok: bool = True
-    exit_requested_on: dt.date | None = None
-    decision_on: dt.date | None = None
-    signed_on: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class Violation:
-    violation_id: str
-    occurred_on: dt.date
-    violation_type: int | None = None
-    bad_credit_list: bool = False
 
 
 @dataclass(frozen=True)

@@ -53,12 +53,14 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from migu_assets.policy import SettlementRules
+from migu_assets.rules.facts import Contract, Violation  # noqa: F401 (re-exported: rules.settlement.Contract)
 from migu_assets.rules.numbers import round2
 from migu_assets.rules.periods import add_months, month_end, month_start, next_month
 from migu_assets.vocabulary import (
     ABANDONED,
     DECISION_NAMES,
     DECISION_TERMINATED,
+    EXIT_DEDUCTION_KINDS,
     HELD,
     NOT_RENEWED,
     PARTNER_EXIT,
@@ -77,7 +79,6 @@ CLAUSE_HOLD = "第十五条/联动止付"
 CLAUSE_CLEARING = "第二十四条/清算期"
 CLAUSE_LAPSED = "第十条注"
 
-EXIT_DEDUCTION_KINDS = {"penalty": "违约金", "audit": "稽核核减", "unpaid_fees": "欠费", "other": "其他扣款"}
 BAD_CREDIT_LIST_RULES = "《咪咕文化科技有限公司合作伙伴不良信用名单管理办法》"
 
 ENDING_DECISIONS = frozenset({NOT_RENEWED, DECISION_TERMINATED, PARTNER_EXIT})
@@ -155,27 +156,10 @@ def running_balances(amounts_by_month: Mapping[dt.date, MonthAmounts], through: 
 
 # ---------------------------------------------------------------- facts the status reads
 @dataclass(frozen=True)
-class Violation:
-    """A major violation (附件8). ``bad_credit_list``: handled under the 不良信用名单 regime (第十九条)."""
-
-    violation_id: str
-    occurred_on: dt.date
-    violation_type: int
-    bad_credit_list: bool = False
-
-
-@dataclass(frozen=True)
 class Hold:
     start_date: dt.date
     end_date: dt.date | None
     reason: str
-
-
-@dataclass(frozen=True)
-class Contract:
-    contract_id: str
-    start_date: dt.date
-    end_date: dt.date
 
 
 @dataclass(frozen=True)
