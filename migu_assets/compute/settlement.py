@@ -22,7 +22,7 @@ from migu_assets.policy import PolicyBook
 from migu_assets.rules import settlement as rules
 from migu_assets.rules.periods import month_start, next_month
 from migu_assets.warehouse import schema as s
-from migu_assets.warehouse.schema import Money
+from migu_assets.warehouse.schema import ScaledDecimal, exact_sum, scaled
 
 PHONE_BILL = "phone_bill"
 
@@ -35,18 +35,19 @@ def item_share_sql(dialect: str) -> sa.ColumnElement:
     """One item's ``round2(info_fee × share_ratio)`` half-up (第四条), computed exactly in the database.
 
     PostgreSQL: ``round(numeric, 2)`` rounds half away from zero, which is half-up for the non-negative amounts
-    the data contract allows. SQLite stores :class:`ExactDecimal` as scaled integers (cents, ratio × 10^4): the
-    product is in 10^-6 yuan and ``(product + 5000) / 10000`` in integer arithmetic is the half-up cent.
+    the data contract allows. SQLite: both operands as exact integers (:func:`~migu_assets.warehouse.schema.scaled`:
+    cents, ratio × 10^4); the product is in 10^-6 yuan and ``(product + 5000) / 10000`` in integer arithmetic is the
+    half-up cent. Either way the expression is in :class:`ScaledDecimal` units (sum it with ``sa.func.sum``).
     """
     si = s.settlement_items
     if dialect == "sqlite":
         ratio_scale = 10**si.c.share_ratio.type.scale
-        fee = sa.type_coerce(si.c.info_fee, sa.BigInteger)
-        ratio = sa.type_coerce(si.c.share_ratio, sa.BigInteger)
+        fee = sa.type_coerce(scaled(si.c.info_fee), sa.BigInteger)
+        ratio = sa.type_coerce(scaled(si.c.share_ratio), sa.BigInteger)
         cents = (fee * ratio + sa.literal(ratio_scale // 2, sa.BigInteger)) // sa.literal(ratio_scale, sa.BigInteger)
-        return sa.type_coerce(cents, Money())
+        return sa.type_coerce(cents, ScaledDecimal(2))
     product = sa.type_coerce(si.c.info_fee, sa.Numeric) * sa.type_coerce(si.c.share_ratio, sa.Numeric)
-    return sa.type_coerce(sa.func.round(product, 2), Money())
+    return sa.type_coerce(sa.func.round(product, 2), ScaledDecimal(2))
 
 
 def monthly_amounts(conn: sa.Connection, before: dt.date) -> dict[str, dict[dt.date, rules.MonthAmounts]]:
@@ -57,9 +58,9 @@ def monthly_amounts(conn: sa.Connection, before: dt.date) -> dict[str, dict[dt.d
         sa.select(
             si.c.partner_id,
             si.c.month,
-            sa.func.sum(si.c.info_fee, type_=si.c.info_fee.type).label("gross"),
-            sa.func.sum(item_share_sql(conn.dialect.name), type_=Money()).label("partner_share"),
-            sa.func.sum(si.c.deductions, type_=si.c.deductions.type).label("deductions"),
+            exact_sum(si.c.info_fee).label("gross"),
+            sa.func.sum(item_share_sql(conn.dialect.name), type_=ScaledDecimal(2)).label("partner_share"),
+            exact_sum(si.c.deductions).label("deductions"),
             phone.label("phone_bill"),
         )
         .where(si.c.month < before)
@@ -180,8 +181,8 @@ def reconciliation(conn: sa.Connection) -> list[dict]:
         for m, g, d in conn.execute(
             sa.select(
                 st.c.month,
-                sa.func.sum(st.c.gross, type_=st.c.gross.type),
-                sa.func.sum(st.c.deductions, type_=st.c.deductions.type),
+                exact_sum(st.c.gross),
+                exact_sum(st.c.deductions),
             ).group_by(st.c.month)
         )
     }
@@ -192,8 +193,8 @@ def reconciliation(conn: sa.Connection) -> list[dict]:
         for m, g, d in conn.execute(
             sa.select(
                 si.c.month,
-                sa.func.sum(si.c.info_fee, type_=si.c.info_fee.type),
-                sa.func.sum(si.c.deductions, type_=si.c.deductions.type),
+                exact_sum(si.c.info_fee),
+                exact_sum(si.c.deductions),
             )
             .where(si.c.month >= min(ours), si.c.month <= max(ours))
             .group_by(si.c.month)
@@ -219,15 +220,19 @@ def reconciliation(conn: sa.Connection) -> list[dict]:
 def arithmetic_violations(conn: sa.Connection) -> int:
     """Rows where ``net ≠ partner_share − deductions + carried_in`` or payable/carried_out do not split net."""
     st = s.settlements
-    zero = sa.literal(0, st.c.net.type)
+    net, share, deductions, carried_in, payable, carried_out = (
+        scaled(c) for c in (st.c.net, st.c.partner_share, st.c.deductions, st.c.carried_in, st.c.payable,
+                            st.c.carried_out)
+    )  # exact integer cents on SQLite
+    zero = sa.literal(0, sa.Integer)
     q = sa.select(sa.func.count()).where(
         sa.or_(
-            st.c.net != st.c.partner_share - st.c.deductions + st.c.carried_in,
-            st.c.payable + st.c.carried_out != st.c.net,
-            st.c.payable < zero,
-            st.c.carried_out > zero,
-            sa.and_(st.c.net < zero, st.c.payable != zero),
-            sa.and_(st.c.net >= zero, st.c.carried_out != zero),
+            net != share - deductions + carried_in,
+            payable + carried_out != net,
+            payable < zero,
+            carried_out > zero,
+            sa.and_(net < zero, payable != zero),
+            sa.and_(net >= zero, carried_out != zero),
         )
     )
     return int(conn.execute(q).scalar_one())
