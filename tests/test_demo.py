@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
 from migu_assets import demo
-from migu_assets.demo import DemoDataExists, DemoSummary, build_demo_rows, generate_demo
+from migu_assets.demo import DemoDataExists, DemoSummary, ForeignRows, build_demo_rows, generate_demo
 from migu_assets.rules.workdays import WorkdayCalendar
 from migu_assets.warehouse import migrate
 from migu_assets.warehouse.engine import engine_for
@@ -89,8 +89,11 @@ def test_existing_rows_raise_and_replace_replaces_only_source_tables(engine):
         generate_demo(engine)
     assert _read(engine)["partners"] == []  # nothing written
 
+    with pytest.raises(ForeignRows, match="credit_issue_dates"):  # a row the demo did not write: kept
+        generate_demo(engine, replace=True)
+    assert len(_read(engine)["credit_issue_dates"]) == 1 and _read(engine)["partners"] == []
     lines: list[str] = []
-    summary = generate_demo(engine, replace=True, progress=lines.append)
+    summary = generate_demo(engine, replace=True, force=True, progress=lines.append)
     data = _read(engine)
     assert {name: len(rows) for name, rows in data.items()} == summary.rows
     assert any(line.startswith("replaced") for line in lines)
