@@ -6,6 +6,7 @@ Used by the ``monthly_report`` asset and by ``migu-assets report`` (no Dagster r
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,9 @@ class ReportResult:
 
 
 def reports_dir() -> Path:
-    return migu_home() / "reports"
+    """``MIGU_REPORTS_DIR`` if set (e.g. a mounted persistent volume), else ``$MIGU_HOME/reports``."""
+    configured = os.environ.get("MIGU_REPORTS_DIR")
+    return Path(configured).expanduser().resolve() if configured else migu_home() / "reports"
 
 
 def report_filename(month: dt.date) -> str:
@@ -91,5 +94,5 @@ def build_report(
         say(f"  {title}: {n} rows")
     target = Path(path) if path is not None else default_report_path(month)
     say(f"writing {target} …")
-    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}")
+    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}")
     return ReportResult(month, target, counts, overview_markdown(sheets[0]), data.is_empty)
