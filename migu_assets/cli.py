@@ -229,6 +229,34 @@ def _partner(conn, text: str) -> str:
         ) from None
 
 
+def _instance_or_none():
+    """The Dagster instance if its home exists (never created here); None when there is none or it cannot open."""
+    from migu_assets.runner import dagster_home
+
+    home = dagster_home()
+    if not home.is_dir():
+        return None
+    try:
+        import dagster as dg
+
+        return dg.DagsterInstance.from_config(str(home))
+    except Exception:  # noqa: BLE001 - the note is a courtesy; the command works without it
+        return None
+
+
+def _incomplete_notice(month: dt.date) -> str | None:
+    from migu_assets.completeness import notice
+
+    instance = _instance_or_none()
+    try:
+        return notice(instance, month)
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        if instance is not None:
+            instance.dispose()
+
+
 def _confirm_force(what: str) -> None:
     typer.confirm(f"{what}\n确定要删除这些数据吗？", abort=True, err=True)
 
@@ -430,9 +458,13 @@ def report(
     _require_schema(engine)
     if out is not None:
         _check_output_path(out)
+    note = _incomplete_notice(first)
+    if note:
+        typer.secho(note, fg="yellow", err=True)
     try:  # step lines on stderr, the path alone on stdout
         result = build_report(
-            engine, first, out, progress=lambda line: typer.echo(f"▶ {line}", err=True), require_rows=True
+            engine, first, out, progress=lambda line: typer.echo(f"▶ {line}", err=True), require_rows=True,
+            notice=note,
         )
     except NothingComputed:
         raise CliError(
@@ -475,6 +507,9 @@ def explain(
             explanation = explain_partner(conn, partner_id, first)
         except ExplainError as exc:
             raise CliError(str(exc)) from None
+    note = _incomplete_notice(first)
+    if note:
+        typer.secho(note, fg="yellow")
     typer.echo(escape_terminal(explanation.render()))
 
 

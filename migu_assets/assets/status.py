@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata
+from migu_assets.completeness import incomplete_months, mark_rows
 from migu_assets.compute import status as compute
 from migu_assets.resources import WarehouseResource
 from migu_assets.warehouse import schema
@@ -44,6 +45,7 @@ def partner_status(
     as_of = compute.today() if not config.as_of else compute.as_date(config.as_of)
     with warehouse.engine.connect() as conn:
         rows = compute.partner_status_rows(conn, as_of)
+    incomplete = mark_rows(rows, incomplete_months(context.instance))  # months whose last run did not finish
     written = warehouse.replace_all(schema.partner_status, rows)
     context.log.info(f"partner_status as of {as_of}: {written} partners")
     grades = Counter(r["grade"] or "未评级" for r in rows)
@@ -58,6 +60,7 @@ def partner_status(
                 "partners_by_grade": dg.MetadataValue.json(dict(sorted(grades.items()))),
                 "with_controls_in_force": sum(1 for r in rows if r["control_actions_in_force"]),
                 "with_reentry_ban": sum(1 for r in rows if r["reentry_banned_until"]),
+                "in_incomplete_months": incomplete,
             },
         )
     )

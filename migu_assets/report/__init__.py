@@ -76,10 +76,12 @@ def build_report(
     path: Path | None = None,
     progress: Callable[[str], None] | None = None,
     require_rows: bool = False,
+    notice: str | None = None,
 ) -> ReportResult:
     """Read ``month`` (its first day) from the warehouse and write the workbook (default under $MIGU_HOME/reports).
 
     With ``require_rows``, a month without any computed row raises :class:`NothingComputed` and writes nothing.
+    ``notice`` (e.g. the month is incomplete, :mod:`migu_assets.completeness`) is shown on the 总览 sheet.
     """
     say = progress or (lambda _line: None)
     month = month.replace(day=1)
@@ -94,5 +96,6 @@ def build_report(
         say(f"  {title}: {n} rows")
     target = Path(path) if path is not None else default_report_path(month)
     say(f"writing {target} …")
-    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}")
+    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}",
+                   notice=notice)
     return ReportResult(month, target, counts, overview_markdown(sheets[0]), data.is_empty)

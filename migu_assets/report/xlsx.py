@@ -240,13 +240,26 @@ def current_umask() -> int:
     return mask  # pragma: no cover
 
 
-def write_workbook(sheets: list[Sheet], path: Path, title: str = "", month_label: str = "") -> Path:
+def add_notice(wb: Workbook, notice: str) -> None:
+    """A warning people cannot miss: bold red beside the 总览 table, and the 总览 tab coloured red."""
+    ws = wb[OVERVIEW] if OVERVIEW in wb.sheetnames else wb.worksheets[0]
+    cell = ws.cell(row=1, column=ws.max_column + 2)
+    write_text(cell, notice)
+    cell.font = Font(bold=True, color="C00000")
+    ws.sheet_properties.tabColor = "C00000"
+
+
+def write_workbook(
+    sheets: list[Sheet], path: Path, title: str = "", month_label: str = "", notice: str | None = None
+) -> Path:
     """Write ``sheets`` in order to ``path`` (atomically: temporary file in the same folder, then rename)."""
     wb = Workbook()
     wb.remove(wb.active)
     for sheet in sheets:
         write_sheet(wb.create_sheet(sheet.title), sheet)
     add_charts(wb, month_label)
+    if notice:
+        add_notice(wb, notice)
     if title:
         wb.properties.title = title
     path = Path(path)
