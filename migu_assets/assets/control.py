@@ -7,6 +7,7 @@ from migu_assets.assets._common import (
     CONTROL,
     OWNERS,
     VIOLATION_SENSITIVE,
+    WAREHOUSE_RETRY,
     materialization_metadata,
     write_months,
 )
@@ -22,6 +23,7 @@ from migu_assets.warehouse import schema
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["control_events", "partners"],
     group_name=CONTROL,
+    retry_policy=WAREHOUSE_RETRY,
     owners=OWNERS,
     kinds={"sql", "python"},
     metadata={"partition_expr": "month", "policy_article": "第八条/附件1–4"},

@@ -9,6 +9,7 @@ from migu_assets.assets._common import (
     CREDIT,
     OWNERS,
     VIOLATION_SENSITIVE,
+    WAREHOUSE_RETRY,
     count_rows,
     materialization_metadata,
     write_months,
@@ -27,6 +28,7 @@ _COMMON = dict(
     owners=OWNERS,
     kinds={"sql", "python"},
     tags=VIOLATION_SENSITIVE,
+    retry_policy=WAREHOUSE_RETRY,
 )
 
 

@@ -5,7 +5,14 @@ from collections import Counter
 import dagster as dg
 import sqlalchemy as sa
 
-from migu_assets.assets._common import OWNERS, RENEWAL, VIOLATION_SENSITIVE, materialization_metadata, write_months
+from migu_assets.assets._common import (
+    OWNERS,
+    RENEWAL,
+    VIOLATION_SENSITIVE,
+    WAREHOUSE_RETRY,
+    materialization_metadata,
+    write_months,
+)
 from migu_assets.compute import renewal as compute
 from migu_assets.partitions import monthly_partitions
 from migu_assets.policy import load_policy_book
@@ -32,6 +39,7 @@ CREDIT_WINDOW = dg.TimeWindowPartitionMapping(
         "major_violations",
     ],
     group_name=RENEWAL,
+    retry_policy=WAREHOUSE_RETRY,
     owners=OWNERS,
     kinds={"sql", "python"},
     metadata={"partition_expr": "month", "policy_article": "第十六至二十五条"},

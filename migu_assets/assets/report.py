@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from migu_assets import report as xlsx_report
-from migu_assets.assets._common import OWNERS, REPORTING, VIOLATION_SENSITIVE, window_months
+from migu_assets.assets._common import OWNERS, REPORTING, VIOLATION_SENSITIVE, WAREHOUSE_RETRY, window_months
 from migu_assets.partitions import monthly_partitions
 from migu_assets.resources import WarehouseResource
 
@@ -26,6 +26,7 @@ class MonthlyReportConfig(dg.Config):
         dg.AssetDep("renewal_decisions"),
     ],
     group_name=REPORTING,
+    retry_policy=WAREHOUSE_RETRY,
     owners=OWNERS,
     kinds={"excel", "python"},
     # a recorded major violation recomputes the month's chain (SPEC §9); the workbook follows so it is never stale

@@ -9,6 +9,7 @@ from migu_assets.assets._common import (
     OWNERS,
     SETTLEMENT,
     VIOLATION_SENSITIVE,
+    WAREHOUSE_RETRY,
     materialization_metadata,
     window_months,
 )
@@ -42,6 +43,7 @@ def _total(rows, column: str, status: str | None = None) -> str:
         dg.AssetDep("renewal_decisions", partition_mapping=dg.IdentityPartitionMapping()),
     ],
     group_name=SETTLEMENT,
+    retry_policy=WAREHOUSE_RETRY,
     owners=OWNERS,
     kinds={"sql", "python"},
     tags=VIOLATION_SENSITIVE,

@@ -5,7 +5,7 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata
+from migu_assets.assets._common import OWNERS, REPORTING, WAREHOUSE_RETRY, materialization_metadata
 from migu_assets.completeness import incomplete_months, mark_rows
 from migu_assets.compute import status as compute
 from migu_assets.resources import WarehouseResource
@@ -27,6 +27,7 @@ class PartnerStatusConfig(dg.Config):
         "partners",
     ],
     group_name=REPORTING,
+    retry_policy=WAREHOUSE_RETRY,
     owners=OWNERS,
     kinds={"sql", "python"},
     metadata={"policy_article": "第十条、第八条、附件1–4、第十五条、第十六至二十五条"},
