@@ -85,7 +85,7 @@ def build_report(
     """
     say = progress or (lambda _line: None)
     month = month.replace(day=1)
-    say(f"reading {month:%Y-%m} from the warehouse …")
+    say(f"从数据仓库读取 {month:%Y-%m} …")
     with engine.connect() as conn:
         data = read_month(conn, month)
     if require_rows and data.is_empty:
@@ -93,9 +93,9 @@ def build_report(
     sheets = build_sheets(data)
     counts = {s.title: len(s.rows) for s in sheets if s.title != OVERVIEW}
     for title, n in counts.items():
-        say(f"  {title}: {n} rows")
+        say(f"  {title}：{n} 行")
     target = Path(path) if path is not None else default_report_path(month)
-    say(f"writing {target} …")
+    say(f"写入 {target} …")
     write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}",
                    notice=notice)
     return ReportResult(month, target, counts, overview_markdown(sheets[0]), data.is_empty)
