@@ -6,7 +6,7 @@ new — but the tables may disagree (health new, credit old). Until a later run 
 
 Runs are read from the Dagster instance: the monthly job's runs, single-month runs (schedule, sensor, UI) and
 single-run backfills over a range. Runs that only touched the daily counts, and runs that never started (queued,
-or NOT_STARTED and so without any write), do not decide anything.
+NOT_STARTED, or marked failed before they started — no write), do not decide anything.
 """
 
 from __future__ import annotations
@@ -81,9 +81,10 @@ def incomplete_months(
     wanted = {m.replace(day=1) for m in months} if months is not None else None
     decided: set[dt.date] = set()
     out: dict[dt.date, IncompleteMonth] = {}
-    for run in instance.get_runs(limit=limit):  # newest first
-        if run.run_id == exclude_run_id or run.status in UNDECIDED:
-            continue
+    for record in instance.get_run_records(limit=limit):  # newest first
+        run = record.dagster_run
+        if run.run_id == exclude_run_id or run.status in UNDECIDED or record.start_time is None:
+            continue  # never started (queued, or killed/failed before its first step): it wrote nothing
         for month in _months_of(run):
             if month in decided or (wanted is not None and month not in wanted):
                 continue

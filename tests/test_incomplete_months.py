@@ -56,6 +56,12 @@ def test_the_newest_deciding_run_decides():
         assert incomplete_months(instance) == {}
         assert not _run(bad_monthly, instance, tags=RANGE).success  # a failed range run marks both months
         assert set(incomplete_months(instance)) == {JAN, FEB}
+        assert _run(ok_monthly, instance, tags=RANGE).success
+        # a run whose process died before it started (then marked failed) wrote nothing: it decides nothing
+        never = instance.create_run_for_job(ok_monthly, tags={"dagster/partition": "2024-02-01"})
+        instance.report_run_failed(never, "process gone")
+        assert instance.get_run_by_id(never.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert incomplete_months(instance) == {}
 
 
 def test_report_explain_and_partner_status_show_the_incomplete_month(tmp_path):
