@@ -821,10 +821,10 @@ def generate_demo(
                 raise ForeignRows(foreign)
             for table in reversed(list(SOURCE_TABLES.values())):
                 conn.execute(table.delete())
-            say(f"replaced: emptied {len(SOURCE_TABLES)} source tables")
+            say(f"已清空 {len(SOURCE_TABLES)} 个源数据表（替换）")
         for name, table in SOURCE_TABLES.items():
             n = sum(insert_rows(conn, table, chunk) for chunk in _chunks(rows[name]))
             counts[name] = n
-            say(f"{name}: {n} rows")
+            say(f"{name}：{n} 行")
         _mark(conn, seed)
     return DemoSummary(start=start, end=start + relativedelta(months=months - 1), rows=counts)
