@@ -10,6 +10,7 @@ import textwrap
 import time
 
 import dagster as dg
+import pytest
 
 from migu_assets.runner import mark_dead_runs_failed
 
@@ -39,6 +40,7 @@ def _wait_for_started(instance, timeout: float = 60.0) -> dg.DagsterRun:
     raise AssertionError("the run never started")
 
 
+@pytest.mark.slow  # kills a process
 def test_a_killed_runs_leftover_is_marked_failed_and_a_live_one_is_not(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
