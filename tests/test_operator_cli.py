@@ -135,7 +135,7 @@ def test_quickstart_and_demo_replace_refuse_to_delete_real_rows(tmp_path):
         assert "partners 1 行" in result.output and "--force" in result.output
         assert _partner_names(url) == ["北京真实文化传媒有限公司"]
     result = runner.invoke(app, ["demo", "--force"], env=env, input="n\n")  # confirmation declined
-    assert result.exit_code == 1 and "确定" in result.output
+    assert result.exit_code == 1 and "确定" in result.output and "已取消" in result.output
     assert _partner_names(url) == ["北京真实文化传媒有限公司"]
     result = runner.invoke(app, ["demo", "--force"], env=env, input="y\n")
     assert result.exit_code == 0, result.output
