@@ -140,7 +140,10 @@ def _main(
 
 # ---------------------------------------------------------------- shared argument handling
 def _today() -> dt.date:
-    return dt.date.today()
+    """Today in Asia/Shanghai, the partitions' time zone (the last complete month turns over at its midnight)."""
+    from migu_assets.compute.status import today
+
+    return today()
 
 
 def month_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:

@@ -65,7 +65,9 @@ def horizon(today: dt.date, book: PolicyBook) -> Horizon:
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    from migu_assets.compute.status import today  # Asia/Shanghai
+
+    return today()
 
 
 @dg.asset_check(
