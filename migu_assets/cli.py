@@ -31,6 +31,14 @@ def _err(line: str) -> None:
     typer.secho(escape_terminal(line), fg="red", err=True)
 
 
+_PARAM_MESSAGES = [
+    (r"Input should be greater than or equal to (\S+)", r"应不小于 \1"),
+    (r"(?:File|file|Path|path|Directory|directory) '(.*)' does not exist\.?", r"\1 不存在"),
+    (r"(?:File|file) '(.*)' is a directory\.?", r"\1 是一个文件夹，请写出文件名"),
+    (r"Input should be a valid integer.*", "应为整数"),
+]
+
+
 def _usage_message(exc: click.UsageError) -> list[str]:
     command = exc.ctx.command_path if exc.ctx is not None else "migu-assets"
     hint = f"运行 `{command} -h` 查看用法。"
@@ -43,7 +51,9 @@ def _usage_message(exc: click.UsageError) -> list[str]:
         return [f"没有选项 {exc.option_name}。", hint]
     if isinstance(exc, click.BadParameter):
         name = exc.param.opts[0] if exc.param is not None and exc.param.opts else (exc.param_hint or "参数")
-        message = re.sub(r"Input should be greater than or equal to (\S+)", r"应不小于 \1", exc.message)
+        message = exc.message
+        for pattern, chinese in _PARAM_MESSAGES:
+            message = re.sub(pattern, chinese, message)
         return [f"参数 {name} 的值不对：{message}", hint]
     message = exc.format_message()
     if message.startswith("No such command"):
@@ -150,7 +160,13 @@ def month_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """First and last month a monthly partition exists for: the partitions' start .. the last complete month."""
     from migu_assets.rules.periods import add_months, month_start
 
-    return partitions_start(), add_months(month_start(today or _today()), -1)
+    try:
+        first = partitions_start()
+    except ValueError:
+        raise CliError(
+            "环境变量 MIGU_PARTITIONS_START 应为某月的 1 日（例如 2023-01-01）。", "请改正或删除这个变量后重试。"
+        ) from None
+    return first, add_months(month_start(today or _today()), -1)
 
 
 def _parse_month(value: str, option: str) -> dt.date:

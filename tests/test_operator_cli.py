@@ -184,3 +184,19 @@ def test_report_out_to_an_impossible_path_is_a_clear_error(tmp_path, monkeypatch
         locked.mkdir(mode=0o500)
         result = runner.invoke(app, ["report", "--month", "2024-01", "--out", str(locked / "r.xlsx")], env=env)
         _short_chinese_error(result)
+
+
+@pytest.mark.parametrize(
+    "args, env_extra, words, code",
+    [
+        (["demo", "--partners", "x"], {}, ["--partners", "应为整数"], 2),
+        (["demo", "--partners", "0"], {}, ["--partners", "应不小于 1"], 2),
+        (["report", "--month", "2024-01"], {"MIGU_PARTITIONS_START": "2023-01-15"}, ["MIGU_PARTITIONS_START"], 1),
+        (["init"], {"MIGU_WAREHOUSE_URL": "not a url"}, ["MIGU_WAREHOUSE_URL"], 1),
+    ],
+)
+def test_more_errors_in_chinese(tmp_path, args, env_extra, words, code):
+    result = runner.invoke(app, args, env={**_env(tmp_path), **env_extra})
+    _short_chinese_error(result, code)
+    for word in words:
+        assert word in result.output
