@@ -443,6 +443,7 @@ def test_totals_are_subtotals_that_follow_the_filter(wb):
     assert gross == f"=SUBTOTAL(109,{letter}2:{letter}{st.max_row - 1})"
     assert count == f"=SUBTOTAL(103,A2:A{st.max_row - 1})"
     assert st.auto_filter.ref.endswith(str(st.max_row - 1))  # the filter covers the data rows, not the total
+    assert wb.calculation.fullCalcOnLoad  # no cached values: Excel computes the totals when it opens the file
 
 
 def test_chart_sheet_has_grade_tier_and_money_charts(workbook_path):

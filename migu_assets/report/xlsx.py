@@ -258,6 +258,7 @@ def write_workbook(
     for sheet in sheets:
         write_sheet(wb.create_sheet(sheet.title), sheet)
     add_charts(wb, month_label)
+    wb.calculation.fullCalcOnLoad = True  # the SUBTOTAL cells have no cached value: compute them on opening
     if notice:
         add_notice(wb, notice)
     if title:
