@@ -25,7 +25,7 @@ Loading: PostgreSQL through ``COPY … FROM STDIN (FORMAT csv)`` (psycopg2 ``cop
 buffer, one chunk at a time); SQLite through ``executemany`` inside one transaction with ``synchronous=OFF`` and a
 rollback journal during the load only. The ticket table's secondary indexes are dropped before and rebuilt after
 the load (same definitions as the schema), then the tables are analysed. Values are written the way each column
-stores them: on SQLite money is integer cents and ``share_ratio`` ratio × 10⁴ (``ExactDecimal``), timestamps
+stores them: on SQLite money and ``share_ratio`` as their values in NUMERIC columns (``ExactDecimal``), timestamps
 ``YYYY-MM-DD HH:MM:SS.ffffff`` and dates ``YYYY-MM-DD`` (SQLAlchemy's SQLite formats), booleans 0/1.
 
     python -m bench.generate --url sqlite:///bench/out/small.db --init --partners 200 --tickets-per-month 50000
@@ -214,11 +214,14 @@ def to_postgres(kind: str, values) -> list:
 
 
 def to_sqlite(kind: str, values) -> list:
-    """What SQLAlchemy stores on SQLite: ISO dates, 'YYYY-MM-DD HH:MM:SS.ffffff', 0/1, scaled integers."""
+    """What SQLAlchemy stores on SQLite: ISO dates, 'YYYY-MM-DD HH:MM:SS.ffffff', 0/1, decimal values as doubles
+    (cents / 100 is correctly rounded, so each is the double nearest its decimal, as ``ExactDecimal`` writes it)."""
     if kind == "text":
         return values.tolist() if isinstance(values, np.ndarray) else list(values)
-    if kind in ("int", "money", "ratio4"):
+    if kind == "int":
         return np.asarray(values, dtype=np.int64).tolist()
+    if kind in ("money", "ratio4"):
+        return (np.asarray(values, dtype=np.int64) / (100.0 if kind == "money" else 10000.0)).tolist()
     if kind == "bool":
         return np.asarray(values, dtype=bool).astype(np.int8).tolist()
     if kind == "date":

@@ -62,6 +62,7 @@ data shows grades A–F and TERMINATED (see ``tests/test_demo.py`` for the hand 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -73,10 +74,10 @@ from dateutil.relativedelta import relativedelta
 
 from migu_assets.policy import Policy, PolicyError, load_policy_book
 from migu_assets.rules.workdays import UnknownCalendarYear, WorkdayCalendar
-from migu_assets.warehouse.schema import SOURCE_TABLES
+from migu_assets.warehouse.schema import SOURCE_TABLES, demo_marks
 from migu_assets.warehouse.writer import insert_rows
 
-__all__ = ["DemoDataExists", "DemoSummary", "build_demo_rows", "generate_demo"]
+__all__ = ["DemoDataExists", "DemoSummary", "ForeignRows", "build_demo_rows", "generate_demo"]
 
 BLOCK = 20
 INSERT_CHUNK = 2000
@@ -163,6 +164,18 @@ VIOLATION_DESCRIPTION = (
 
 class DemoDataExists(Exception):
     """A source table already holds rows and ``replace`` was not asked for."""
+
+    def __init__(self, message: str, tables: list[str] | None = None):
+        super().__init__(message)
+        self.tables = tables or []
+
+
+class ForeignRows(Exception):
+    """``replace`` would delete source rows the demo did not write (real data?) and ``force`` was not given."""
+
+    def __init__(self, counts: dict[str, int]):
+        super().__init__(f"source tables hold rows the demo did not write: {counts}")
+        self.counts = counts  # table → rows that are not (exactly) the demo's
 
 
 @dataclass(frozen=True)
@@ -776,6 +789,48 @@ def _chunks(rows: list[dict], size: int = INSERT_CHUNK) -> Iterable[list[dict]]:
         yield rows[i:i + size]
 
 
+def _keys_digest(conn: sa.Connection, table: sa.Table) -> tuple[int, str]:
+    """(row count, SHA-256 of the sorted primary keys) of a table as it is now."""
+    keys = sorted("\x1f".join(str(v) for v in row) for row in conn.execute(sa.select(*table.primary_key.columns)))
+    digest = hashlib.sha256("\x1e".join(keys).encode("utf-8")).hexdigest()
+    return len(keys), digest
+
+
+def foreign_rows(conn: sa.Connection) -> dict[str, int]:
+    """Source tables holding rows the demo did not write → how many such rows (at least).
+
+    The demo records, per table, the count and a digest of the primary keys it wrote (``demo_marks``). A table
+    is the demo's own only if it still holds exactly those keys; any row loaded, added or replaced since makes
+    it foreign, and so does every non-empty table without a mark (a warehouse the demo never touched).
+    """
+    marks = {r.table_name: r for r in conn.execute(sa.select(demo_marks))}
+    out: dict[str, int] = {}
+    for name, table in SOURCE_TABLES.items():
+        count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        if count == 0:
+            continue
+        mark = marks.get(name)
+        if mark is None:
+            out[name] = count
+            continue
+        if count != mark.rows:
+            out[name] = abs(count - mark.rows) or count
+            continue
+        if _keys_digest(conn, table)[1] != mark.keys_sha256:
+            out[name] = count
+    return out
+
+
+def _mark(conn: sa.Connection, seed: int) -> None:
+    conn.execute(demo_marks.delete())
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    rows = []
+    for name, table in SOURCE_TABLES.items():
+        count, digest = _keys_digest(conn, table)
+        rows.append({"table_name": name, "rows": count, "keys_sha256": digest, "seed": seed, "written_at": now})
+    conn.execute(demo_marks.insert(), rows)
+
+
 def generate_demo(
     engine: sa.Engine,
     partners: int = 20,
@@ -784,11 +839,14 @@ def generate_demo(
     start: dt.date = dt.date(2024, 1, 1),
     replace: bool = False,
     progress: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> DemoSummary:
-    """Write reproducible demo data into every source table, in one transaction.
+    """Write reproducible demo data into every source table, in one transaction, and mark it as demo data.
 
-    Raises :class:`DemoDataExists` when a source table already holds rows, unless ``replace`` is set; then every
-    source table (never an output table) is emptied first, inside the same transaction.
+    Raises :class:`DemoDataExists` when a source table already holds rows, unless ``replace`` is set. With
+    ``replace``, the source tables (never an output table) are emptied first inside the same transaction — but
+    only if every row in them is the demo's own (:func:`foreign_rows`); otherwise :class:`ForeignRows` is raised
+    and nothing is deleted, unless ``force`` is set as well.
     """
     say = progress or (lambda _line: None)
     start = start.replace(day=1)
@@ -801,14 +859,18 @@ def generate_demo(
         ]
         if filled and not replace:
             raise DemoDataExists(
-                f"source tables already hold rows: {', '.join(filled)}; pass replace=True to replace them"
+                f"source tables already hold rows: {', '.join(filled)}; pass replace=True to replace them", filled
             )
         if filled:
+            foreign = foreign_rows(conn)
+            if foreign and not force:
+                raise ForeignRows(foreign)
             for table in reversed(list(SOURCE_TABLES.values())):
                 conn.execute(table.delete())
-            say(f"replaced: emptied {len(SOURCE_TABLES)} source tables")
+            say(f"已清空 {len(SOURCE_TABLES)} 个源数据表（替换）")
         for name, table in SOURCE_TABLES.items():
             n = sum(insert_rows(conn, table, chunk) for chunk in _chunks(rows[name]))
             counts[name] = n
-            say(f"{name}: {n} rows")
+            say(f"{name}：{n} 行")
+        _mark(conn, seed)
     return DemoSummary(start=start, end=start + relativedelta(months=months - 1), rows=counts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 DEFAULT_PARTITIONS_START = "2023-01-01"
@@ -29,3 +30,24 @@ def partitions_start() -> dt.date:
     if day.day != 1:
         raise ValueError(f"MIGU_PARTITIONS_START must be the first day of a month, got {raw}")
     return day
+
+
+# ---------------------------------------------------------------- secrets
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?P<tail>@)")
+_KEY_VALUE_PASSWORD = re.compile(r"(?P<head>\bpassword\s*[=:]\s*['\"]?)(?P<secret>[^'\"\s&;]+)", re.IGNORECASE)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with passwords replaced by ``***``: in URLs (``postgresql://migu:***@host/db``) and in
+    ``password=…`` pairs (libpq DSNs, error messages)."""
+    text = _URL_PASSWORD.sub(r"\g<head>***\g<tail>", str(text))
+    return _KEY_VALUE_PASSWORD.sub(r"\g<head>***", text)
+
+
+def mask_url(url: str) -> str:
+    """A database URL fit to print or log: the password (if any) is ``***``."""
+    return mask_secrets(url)
+
+
+def masked_warehouse_url() -> str:
+    return mask_url(warehouse_url())

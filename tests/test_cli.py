@@ -49,10 +49,10 @@ def test_run_needs_init_and_a_complete_month(tmp_path):
     url = f"sqlite:///{tmp_path / 'w.db'}"
     env = _env(tmp_path, url)
     result = runner.invoke(app, ["run", "--from", "2024-01", "--to", "2024-01"], env=env)
-    assert result.exit_code == 2 and "migu-assets init" in result.output
+    assert result.exit_code == 1 and "migu-assets init" in result.output
     assert runner.invoke(app, ["init"], env=env).exit_code == 0
     result = runner.invoke(app, ["run", "--from", "2024-02", "--to", "2024-01"], env=env)
-    assert result.exit_code == 2 and "before" in result.output
+    assert result.exit_code == 2 and "早于" in result.output
     result = runner.invoke(app, ["run", "--from", "2024-1x", "--to", "2024-01"], env=env)
     assert result.exit_code == 2 and "YYYY-MM" in result.output
 
@@ -66,7 +66,7 @@ def test_demo_then_run_computes_the_months_in_two_dagster_runs(tmp_path):
     assert runner.invoke(app, ["demo"], env=env).exit_code == 1  # refuses to overwrite without --replace
     result = runner.invoke(app, ["run", "--from", "2024-01", "--to", "2024-02"], env=env)
     assert result.exit_code == 0, result.output
-    assert "done: 3 Dagster runs" in result.output  # SPEC v2 §5a: + the as-of-today refresh (status_job)
+    assert "完成：3 个 Dagster 运行" in result.output  # SPEC v2 §5a: + the as-of-today refresh (status_job)
     assert "✓ credit_grades" in result.output
     assert _count(url, schema.credit_grades) == 20 + 19  # P0013 starts cooperating in February
     runs = list((tmp_path / "dh").iterdir())

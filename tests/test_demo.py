@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
 from migu_assets import demo
-from migu_assets.demo import DemoDataExists, DemoSummary, build_demo_rows, generate_demo
+from migu_assets.demo import DemoDataExists, DemoSummary, ForeignRows, build_demo_rows, generate_demo
 from migu_assets.rules.workdays import WorkdayCalendar
 from migu_assets.warehouse import migrate
 from migu_assets.warehouse.engine import engine_for
@@ -62,7 +62,7 @@ def test_same_seed_gives_identical_rows_on_two_fresh_databases(engine, tmp_path)
     for name in SOURCE_TABLES:
         assert first[name], f"{name} is empty"
         assert _canonical(first[name]) == _canonical(second[name]), name
-    assert lines == [f"{name}: {n} rows" for name, n in summary.rows.items()]
+    assert lines == [f"{name}：{n} 行" for name, n in summary.rows.items()]
     assert summary.rows["partners"] == 20
     assert 1000 <= summary.rows["complaint_tickets"] <= 5000
 
@@ -89,11 +89,14 @@ def test_existing_rows_raise_and_replace_replaces_only_source_tables(engine):
         generate_demo(engine)
     assert _read(engine)["partners"] == []  # nothing written
 
+    with pytest.raises(ForeignRows, match="credit_issue_dates"):  # a row the demo did not write: kept
+        generate_demo(engine, replace=True)
+    assert len(_read(engine)["credit_issue_dates"]) == 1 and _read(engine)["partners"] == []
     lines: list[str] = []
-    summary = generate_demo(engine, replace=True, progress=lines.append)
+    summary = generate_demo(engine, replace=True, force=True, progress=lines.append)
     data = _read(engine)
     assert {name: len(rows) for name, rows in data.items()} == summary.rows
-    assert any(line.startswith("replaced") for line in lines)
+    assert any(line.startswith("已清空") for line in lines)
     with pytest.raises(DemoDataExists):
         generate_demo(engine)
     again = generate_demo(engine, replace=True, seed=42)

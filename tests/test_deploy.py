@@ -160,3 +160,40 @@ def test_readme_explains_the_deployment_and_says_kubernetes_was_not_run_here():
         assert "helm repo add dagster https://dagster-io.github.io/helm" in text
         assert "helm upgrade --install" in text
     assert "not been run on a Kubernetes cluster" in guide
+
+
+# ---------------------------------------------------------------- retries and the reports volume (issue 15)
+def test_run_retries_and_monitoring_are_on_everywhere(values, tmp_path):
+    for name in ("dagster.yaml", "k8s/dagster-instance.yaml"):
+        shutil.copy(DEPLOY / name, tmp_path / "dagster.yaml")
+        config, _ = dagster_instance_config(str(tmp_path))
+        assert config["run_retries"]["enabled"] and config["run_retries"]["max_retries"] >= 1, name
+        assert config["run_retries"]["retry_on_asset_or_op_failure"] is False, name  # steps retry themselves
+        assert config["run_monitoring"]["enabled"], name
+    daemon = values["dagsterDaemon"]
+    assert set(daemon["runRetries"]) <= {"enabled", "maxRetries", "retryOnAssetOrOpFailure"}
+    assert daemon["runRetries"]["enabled"] and daemon["runRetries"]["maxRetries"] >= 1
+    assert daemon["runRetries"]["retryOnAssetOrOpFailure"] is False
+    assert daemon["runMonitoring"]["enabled"]
+
+
+def test_workbooks_go_to_a_persistent_volume_in_every_run(values):
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    (volume,) = launcher["volumes"]
+    claim = volume["persistentVolumeClaim"]["claimName"]
+    (mount,) = launcher["volumeMounts"]
+    assert mount["name"] == volume["name"] and f"MIGU_REPORTS_DIR={mount['mountPath']}" in launcher["envVars"]
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    assert deployment["env"]["MIGU_REPORTS_DIR"] == mount["mountPath"]
+    pvc = _load(DEPLOY / "k8s" / "migu-reports-pvc.yaml")
+    assert (pvc["kind"], pvc["metadata"]["name"]) == ("PersistentVolumeClaim", claim)
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]  # runs land on any node
+
+
+def test_reports_dir_follows_migu_reports_dir(monkeypatch, tmp_path):
+    import datetime as dt
+
+    from migu_assets.report import default_report_path
+
+    monkeypatch.setenv("MIGU_REPORTS_DIR", str(tmp_path / "reports"))
+    assert default_report_path(dt.date(2024, 3, 1)) == tmp_path / "reports" / "migu-report-2024-03.xlsx"

@@ -17,10 +17,12 @@ M = Decimal
 PREVIOUS = "0002"
 
 
-def _old_settlements() -> sa.TableClause:
-    """``settlements`` as revision 0002 has it (no ledger columns)."""
-    money = [sa.column(c, ExactDecimal(14, 2)) for c in
-             ("gross", "partner_share", "deductions", "carried_in", "net", "payable", "carried_out")]
+MONEY = ("gross", "partner_share", "deductions", "carried_in", "net", "payable", "carried_out")
+
+
+def _old_settlements(dialect: str) -> sa.TableClause:
+    """``settlements`` as revision 0002 has it (no ledger columns; on SQLite money was stored as integer cents)."""
+    money = [sa.column(c, sa.BigInteger if dialect == "sqlite" else ExactDecimal(14, 2)) for c in MONEY]
     return sa.table("settlements", sa.column("partner_id", sa.String), sa.column("month", sa.Date), *money,
                     sa.column("status", sa.String), sa.column("clause", sa.Text), sa.column("reason", sa.Text))
 
@@ -46,8 +48,10 @@ def test_upgrade_from_the_previous_revision_keeps_settlement_rows_and_fills_the_
         _row("P3", D(2024, 1, 1), "40.00", "stopped"),
         _row("P3", D(2024, 2, 1), "60.00", "stopped"),
     ]
+    if engine.dialect.name == "sqlite":  # revision 0002's storage: scaled integers (cents)
+        old = [{k: int(v * 100) if k in MONEY else v for k, v in row.items()} for row in old]
     with engine.begin() as conn:
-        conn.execute(_old_settlements().insert(), old)
+        conn.execute(_old_settlements(engine.dialect.name).insert(), old)
 
     assert migrate.upgrade(engine) == migrate.head_revision()
 

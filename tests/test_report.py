@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 
 from migu_assets.cli import app
 from migu_assets.report import SHEET_NAMES, build_report
-from migu_assets.report.xlsx import display_width
+from migu_assets.report.xlsx import CHARTS, display_width
 from migu_assets.warehouse import migrate, schema
 from migu_assets.warehouse.engine import engine_for
 
@@ -159,6 +160,22 @@ def column(ws, header: str) -> int:
     return headers(ws).index(header)
 
 
+SUBTOTAL = re.compile(r"^=SUBTOTAL\((109|103),([A-Z]+)(\d+):([A-Z]+)(\d+)\)$")
+
+
+def total(ws, j: int):
+    """The value of the 合计 row's cell in column ``j`` (0-based) as Excel computes it with no filter set."""
+    value = ws.cell(ws.max_row, j + 1).value
+    if not (isinstance(value, str) and value.startswith("=")):
+        return value
+    function, col, first, _col, last = SUBTOTAL.match(value).groups()
+    cells = [ws[f"{col}{r}"].value for r in range(int(first), int(last) + 1)]
+    assert int(last) == ws.max_row - 1, "the total covers exactly the data rows"
+    if function == "103":
+        return sum(1 for v in cells if v not in (None, ""))
+    return sum((M(str(v)) for v in cells if v is not None), M("0"))
+
+
 def db_count(engine, table, month=MARCH) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).where(table.c.month == month)).scalar_one()
@@ -186,16 +203,16 @@ def test_monthly_report_asset_on_both_databases(db_url, engine, tmp_path, monkey
     assert meta["path"].value == str(reports / "migu-report-2024-03.xlsx")
 
     wb = openpyxl.load_workbook(reports / "migu-report-2024-03.xlsx")
-    assert wb.sheetnames == SHEET_NAMES
+    assert wb.sheetnames == [*SHEET_NAMES, CHARTS]
     grades = wb["信用评级"]
     assert len(data_rows(grades)) == db_count(engine, schema.credit_grades) == 4
-    assert grades.cell(grades.max_row, 2).value == 4  # 合计: 4家
+    assert total(grades, 1) == 4  # 合计: 4家
     st = wb["结算"]
     for header, col in [("信息费", "gross"), ("应付金额", "payable"), ("扣减", "deductions"), ("净额", "net")]:
         j = column(st, header)
         expected = db_sum(engine, schema.settlements.c[col])
         assert sum(M(str(r[j])) for r in data_rows(st)) == expected, header
-        assert M(str(st.cell(st.max_row, j + 1).value)) == expected, header  # the 合计 row
+        assert total(st, j) == expected, header  # the 合计 row
     assert db_sum(engine, schema.settlements.c.gross) == M("64345.67")  # = Σ settlement_items.info_fee
     names = {r[0]: grades.cell(i + 2, 2) for i, r in enumerate(data_rows(grades))}
     assert names["P3"].value == EVIL and names["P3"].data_type == "s"
@@ -231,7 +248,7 @@ def wb(workbook_path):
 
 
 def test_sheets_have_chinese_headers_and_frozen_header_rows(wb):
-    assert wb.sheetnames == ["总览", "信用评级", "预警处罚", "管控措施", "结算", "续约", "执行台账"]  # SPEC v2 §5a
+    assert wb.sheetnames == ["总览", "信用评级", "预警处罚", "管控措施", "结算", "续约", "执行台账", "图表"]  # §5a
     assert headers(wb["总览"]) == ["类别", "项目", "数量", "金额（元）"]
     assert {
         "合作方编号",
@@ -250,7 +267,7 @@ def test_sheets_have_chinese_headers_and_frozen_header_rows(wb):
     assert {"信息费", "合作方分成", "应付金额", "结转下月", "结算状态"} <= set(headers(wb["结算"]))
     assert {"合同编号", "续约决定", "禁止重新合作至", "条款", "原因"} <= set(headers(wb["续约"]))
     for ws in wb.worksheets:
-        assert ws.freeze_panes == "A2", ws.title
+        assert ws.title == CHARTS or ws.freeze_panes == "A2", ws.title
         assert all(c.font.bold for c in ws[1]), ws.title
 
 
@@ -273,7 +290,8 @@ def test_dates_are_dates_money_is_numbers_and_no_formulas(wb, workbook_path):
     assert M(str(gross.value)) == M("13345.68")  # 12345.67 + 1000.01
     with zipfile.ZipFile(workbook_path) as z:
         sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert sheets and not any("<f>" in x or "<f " in x for x in sheets)  # never a formula anywhere
+    formulas = [f for x in sheets for f in re.findall(r"<f>(.*?)</f>", x)]
+    assert sheets and formulas and all(SUBTOTAL.match("=" + f) for f in formulas)  # only the 合计 SUBTOTALs
 
 
 def test_formula_like_partner_names_stay_literal_text(wb):
@@ -294,7 +312,6 @@ def test_totals_and_overview_equal_the_database(built, wb):
     assert len(data_rows(grades)) == db_count(engine, schema.credit_grades)
     st = wb["结算"]
     assert len(data_rows(st)) == db_count(engine, schema.settlements) == 3
-    total = st[st.max_row]
     money = {
         "信息费": "gross",
         "合作方分成": "partner_share",
@@ -305,7 +322,7 @@ def test_totals_and_overview_equal_the_database(built, wb):
         "结转下月": "carried_out",
     }
     for header, col in money.items():
-        value = M(str(total[column(st, header)].value)).quantize(M("0.01"))
+        value = M(str(total(st, column(st, header)))).quantize(M("0.01"))
         assert value == db_sum(engine, schema.settlements.c[col]), header
     overview = {(r[0], r[1]): (r[2], r[3]) for r in wb["总览"].iter_rows(min_row=2, values_only=True)}
     assert overview[("信用评级", "D")][0] == 1 and overview[("信用评级", "F")][0] == 1
@@ -361,7 +378,7 @@ def test_cli_report_default_path_and_empty_month(built, tmp_path):
     keep = tmp_path / "keep.xlsx"
     keep.write_bytes(b"an earlier workbook")
     empty = CliRunner().invoke(app, ["report", "--month", "2025-06", "--out", str(keep)], env=env)
-    assert empty.exit_code == 2 and "nothing computed" in empty.output
+    assert empty.exit_code == 1 and "还没有计算结果" in empty.output
     assert keep.read_bytes() == b"an earlier workbook"  # nothing written for a month never computed
     bad = CliRunner().invoke(app, ["report", "--month", "2024/02"], env=env)
     assert bad.exit_code == 2
@@ -393,3 +410,59 @@ def test_chart_is_a_small_embedded_png(built, asset, alt):
     png = base64.b64decode(chart[len(prefix) : -1])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(chart) < 30_000
+
+
+# ---------------------------------------------------------------- formatting (issue 15)
+def test_grade_cells_are_coloured_by_conditional_formatting(wb):
+    grades = wb["信用评级"]
+    letter = openpyxl.utils.get_column_letter(column(grades, "评级") + 1)
+    rules = {
+        rule.formula[0]: rule.dxf.fill.fgColor.rgb
+        for cf in grades.conditional_formatting
+        if str(cf.sqref) == f"{letter}2:{letter}{grades.max_row - 1}"
+        for rule in cf.rules
+    }
+    assert {'"A"', '"D"', '"F"', '"终止合作"'} <= set(rules)
+    assert rules['"A"'] != rules['"F"']
+
+
+def test_reason_columns_wrap_and_pages_print_landscape_fit_to_width(wb):
+    for name in ("信用评级", "预警处罚", "结算"):
+        ws = wb[name]
+        reason = column(ws, "原因") + 1
+        assert all(ws.cell(r, reason).alignment.wrap_text for r in range(2, ws.max_row)), name
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1", name
+
+
+def test_totals_are_subtotals_that_follow_the_filter(wb):
+    st = wb["结算"]
+    letter = openpyxl.utils.get_column_letter(column(st, "信息费") + 1)
+    gross = st.cell(st.max_row, column(st, "信息费") + 1).value
+    count = st.cell(st.max_row, 2).value
+    assert gross == f"=SUBTOTAL(109,{letter}2:{letter}{st.max_row - 1})"
+    assert count == f"=SUBTOTAL(103,A2:A{st.max_row - 1})"
+    assert st.auto_filter.ref.endswith(str(st.max_row - 1))  # the filter covers the data rows, not the total
+    assert wb.calculation.fullCalcOnLoad  # no cached values: Excel computes the totals when it opens the file
+
+
+def test_chart_sheet_has_grade_tier_and_money_charts(workbook_path):
+    with zipfile.ZipFile(workbook_path) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 3
+    text = "".join(charts)
+    for words in ("信用评级", "预警", "结算状态金额"):
+        assert words in text
+    assert all("'总览'!" in c or "总览!" in c for c in charts)  # they read the overview cells
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_file_mode_follows_the_umask(built, tmp_path, umask, mode):
+    import os
+
+    old = os.umask(umask)
+    try:
+        result = build_report(built["engine"], MARCH, tmp_path / f"r{umask:o}.xlsx")
+    finally:
+        os.umask(old)
+    assert result.path.stat().st_mode & 0o777 == mode

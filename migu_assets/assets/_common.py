@@ -26,6 +26,14 @@ REPORTING = "reporting"
 # Assets carrying this tag are recomputed by the major-violation sensor (SPEC §9).
 VIOLATION_SENSITIVE = {"migu/recompute_on_violation": "true"}
 
+# Warehouse-bound steps retry a failure twice (after ~3 s, then ~6 s): a dropped connection, a failover or a
+# lock timeout usually clears by then. Every partition write is atomic (delete + insert in one transaction), so a
+# retried step starts from the previous rows. A deterministic error fails the same way three times and the run
+# fails; whole-run retries (run_retries in deploy/dagster.yaml) cover a run whose process died.
+WAREHOUSE_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=3, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     """``[start, end)`` of the run's partition window as calendar dates (Asia/Shanghai)."""

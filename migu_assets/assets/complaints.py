@@ -5,9 +5,16 @@ from collections import Counter
 import dagster as dg
 import sqlalchemy as sa
 
-from migu_assets.assets._common import COMPLAINTS, CREDIT, OWNERS, materialization_metadata, window_dates
+from migu_assets.assets._common import (
+    COMPLAINTS,
+    CREDIT,
+    OWNERS,
+    WAREHOUSE_RETRY,
+    materialization_metadata,
+    window_dates,
+)
 from migu_assets.assets.charts import tier_chart
-from migu_assets.assets.factory import DATABASE_RETRY, Invariant, TableSpec, build
+from migu_assets.assets.factory import Invariant, TableSpec, build
 from migu_assets.compute import complaints as compute
 from migu_assets.compute.partners import scored_partner_ids
 from migu_assets.partitions import daily_partitions
@@ -26,7 +33,7 @@ from migu_assets.warehouse import schema
     kinds={"sql", "python"},
     metadata={"partition_expr": "day", "policy_article": "第七条"},
     code_version=code_version(compute),
-    retry_policy=DATABASE_RETRY,
+    retry_policy=WAREHOUSE_RETRY,
 )
 def daily_complaint_counts(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource

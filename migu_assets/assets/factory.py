@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import dagster as dg
 import sqlalchemy as sa
 
-from migu_assets.assets._common import OWNERS, VIOLATION_SENSITIVE, materialization_metadata, window_months
+from migu_assets.assets._common import (
+    OWNERS,
+    VIOLATION_SENSITIVE,
+    WAREHOUSE_RETRY,
+    materialization_metadata,
+    window_months,
+)
 from migu_assets.partitions import monthly_partitions
 from migu_assets.policy import Policy, PolicyBook
 from migu_assets.provenance import code_version, with_provenance
@@ -26,8 +32,6 @@ from migu_assets.rules.periods import next_month
 
 Compute = Callable[[sa.Connection, PolicyBook, dt.date], list[dict]]
 Broken = Callable[[sa.Table, Policy], sa.ColumnElement[bool]]
-# Retry a step that lost the database for a moment (a restarted server, a dropped connection); exponential backoff.
-DATABASE_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def monthly_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
         metadata={"partition_expr": "month", "policy_article": spec.article},
         description=inspect.cleandoc(spec.description),
         code_version=code_version(compute_module),
-        retry_policy=DATABASE_RETRY,
+        retry_policy=WAREHOUSE_RETRY,
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource

@@ -5,8 +5,8 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from migu_assets.assets._common import CREDIT, OWNERS, materialization_metadata
-from migu_assets.assets.factory import DATABASE_RETRY, Invariant, TableSpec, build
+from migu_assets.assets._common import CREDIT, OWNERS, WAREHOUSE_RETRY, materialization_metadata
+from migu_assets.assets.factory import Invariant, TableSpec, build
 from migu_assets.compute import measures as compute
 from migu_assets.compute.status import today
 from migu_assets.partitions import same_month
@@ -54,7 +54,7 @@ class MeasureLedgerConfig(dg.Config):
     kinds={"sql", "python"},
     metadata={"policy_article": "第十四条、第十条注"},
     code_version=code_version(compute),
-    retry_policy=DATABASE_RETRY,
+    retry_policy=WAREHOUSE_RETRY,
     check_specs=[
         dg.AssetCheckSpec(
             "no_overdue_measures",

@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from migu_assets import report as xlsx_report
-from migu_assets.assets._common import OWNERS, REPORTING, VIOLATION_SENSITIVE, window_months
+from migu_assets.assets._common import OWNERS, REPORTING, VIOLATION_SENSITIVE, WAREHOUSE_RETRY, window_months
 from migu_assets.partitions import monthly_partitions
 from migu_assets.resources import PolicyResource, WarehouseResource
 
@@ -27,6 +27,7 @@ class MonthlyReportConfig(dg.Config):
         dg.AssetDep("measures"),  # the 执行台账 sheet (SPEC v2 §5a) reads the month's measures
     ],
     group_name=REPORTING,
+    retry_policy=WAREHOUSE_RETRY,
     owners=OWNERS,
     kinds={"excel", "python"},
     # a recorded major violation recomputes the month's chain (SPEC §9); the workbook follows so it is never stale

@@ -5,8 +5,8 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from migu_assets.assets._common import OWNERS, REPORTING, materialization_metadata
-from migu_assets.assets.factory import DATABASE_RETRY
+from migu_assets.assets._common import OWNERS, REPORTING, WAREHOUSE_RETRY, materialization_metadata
+from migu_assets.completeness import incomplete_months, mark_rows
 from migu_assets.compute import status as compute
 from migu_assets.provenance import code_version, with_provenance
 from migu_assets.resources import PolicyResource, WarehouseResource
@@ -31,11 +31,11 @@ class PartnerStatusConfig(dg.Config):
         "measure_executions",
     ],
     group_name=REPORTING,
+    retry_policy=WAREHOUSE_RETRY,
     owners=OWNERS,
     kinds={"sql", "python"},
     metadata={"policy_article": "第十条、第八条、附件1–4、第十五条、第十六至二十五条"},
     code_version=code_version(compute),
-    retry_policy=DATABASE_RETRY,
 )
 def partner_status(
     context: dg.AssetExecutionContext,
@@ -56,6 +56,7 @@ def partner_status(
     as_of = compute.today() if not config.as_of else compute.as_date(config.as_of)
     with warehouse.engine.connect() as conn:
         rows = compute.partner_status_rows(conn, as_of, policy.book())
+    incomplete = mark_rows(rows, incomplete_months(context.instance))  # months whose last run did not finish
     rows = with_provenance(rows, policy.book().for_month(as_of).version, context.run_id)
     written = warehouse.replace_all(schema.partner_status, rows)
     context.log.info(f"partner_status as of {as_of}: {written} partners")
@@ -74,6 +75,7 @@ def partner_status(
                 "open_measures": sum(r["open_measures"] for r in rows),
                 "overdue_measures": sum(r["overdue_measures"] for r in rows),
                 "ban_breaches": sum(1 for r in rows if r["ban_breach"]),
+                "in_incomplete_months": incomplete,
             },
         )
     )

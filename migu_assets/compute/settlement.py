@@ -27,7 +27,7 @@ from migu_assets.policy import PolicyBook
 from migu_assets.rules import settlement as rules
 from migu_assets.rules.periods import as_date, month_start, next_month
 from migu_assets.warehouse import schema as s
-from migu_assets.warehouse.schema import Money
+from migu_assets.warehouse.schema import ScaledDecimal, exact_sum, scaled
 
 PHONE_BILL = "phone_bill"
 
@@ -37,18 +37,19 @@ def item_share_sql(dialect: str) -> sa.ColumnElement:
     """One item's ``round2(info_fee × share_ratio)`` half-up (第四条), computed exactly in the database.
 
     PostgreSQL: ``round(numeric, 2)`` rounds half away from zero, which is half-up for the non-negative amounts
-    the data contract allows. SQLite stores :class:`ExactDecimal` as scaled integers (cents, ratio × 10^4): the
-    product is in 10^-6 yuan and ``(product + 5000) / 10000`` in integer arithmetic is the half-up cent.
+    the data contract allows. SQLite: both operands as exact integers (:func:`~migu_assets.warehouse.schema.scaled`:
+    cents, ratio × 10^4); the product is in 10^-6 yuan and ``(product + 5000) / 10000`` in integer arithmetic is the
+    half-up cent. Either way the expression is in :class:`ScaledDecimal` units (sum it with ``sa.func.sum``).
     """
     si = s.settlement_items
     if dialect == "sqlite":
         ratio_scale = 10**si.c.share_ratio.type.scale
-        fee = sa.type_coerce(si.c.info_fee, sa.BigInteger)
-        ratio = sa.type_coerce(si.c.share_ratio, sa.BigInteger)
+        fee = sa.type_coerce(scaled(si.c.info_fee), sa.BigInteger)
+        ratio = sa.type_coerce(scaled(si.c.share_ratio), sa.BigInteger)
         cents = (fee * ratio + sa.literal(ratio_scale // 2, sa.BigInteger)) // sa.literal(ratio_scale, sa.BigInteger)
-        return sa.type_coerce(cents, Money())
+        return sa.type_coerce(cents, ScaledDecimal(2))
     product = sa.type_coerce(si.c.info_fee, sa.Numeric) * sa.type_coerce(si.c.share_ratio, sa.Numeric)
-    return sa.type_coerce(sa.func.round(product, 2), Money())
+    return sa.type_coerce(sa.func.round(product, 2), ScaledDecimal(2))
 
 
 def monthly_amounts(conn: sa.Connection, before: dt.date) -> dict[str, dict[dt.date, rules.MonthAmounts]]:
@@ -59,9 +60,9 @@ def monthly_amounts(conn: sa.Connection, before: dt.date) -> dict[str, dict[dt.d
         sa.select(
             si.c.partner_id,
             si.c.month,
-            sa.func.sum(si.c.info_fee, type_=si.c.info_fee.type).label("gross"),
-            sa.func.sum(item_share_sql(conn.dialect.name), type_=Money()).label("partner_share"),
-            sa.func.sum(si.c.deductions, type_=si.c.deductions.type).label("deductions"),
+            exact_sum(si.c.info_fee).label("gross"),
+            sa.func.sum(item_share_sql(conn.dialect.name), type_=ScaledDecimal(2)).label("partner_share"),
+            exact_sum(si.c.deductions).label("deductions"),
             phone.label("phone_bill"),
         )
         .where(si.c.month < before)
@@ -241,8 +242,8 @@ def reconciliation(conn: sa.Connection) -> list[dict]:
         for m, g, d in conn.execute(
             sa.select(
                 st.c.month,
-                sa.func.sum(st.c.gross, type_=st.c.gross.type),
-                sa.func.sum(st.c.deductions, type_=st.c.deductions.type),
+                exact_sum(st.c.gross),
+                exact_sum(st.c.deductions),
             ).group_by(st.c.month)
         )
     }
@@ -253,8 +254,8 @@ def reconciliation(conn: sa.Connection) -> list[dict]:
         for m, g, d in conn.execute(
             sa.select(
                 si.c.month,
-                sa.func.sum(si.c.info_fee, type_=si.c.info_fee.type),
-                sa.func.sum(si.c.deductions, type_=si.c.deductions.type),
+                exact_sum(si.c.info_fee),
+                exact_sum(si.c.deductions),
             )
             .where(si.c.month >= min(ours), si.c.month <= max(ours))
             .group_by(si.c.month)
@@ -287,25 +288,29 @@ def arithmetic_violations(conn: sa.Connection) -> int:
     deducted by a held or stopped row.
     """
     st = s.settlements
-    zero = sa.literal(0, st.c.net.type)
+    c = {name: scaled(st.c[name]) for name in (  # exact integer cents on SQLite
+        "net", "partner_share", "deductions", "carried_in", "payable", "carried_out",
+        "held_in", "withheld", "released", "exit_deducted", "paid", "held_balance",
+    )}
+    zero = sa.literal(0, sa.Integer)
     withholding = st.c.status.in_([rules.HELD, rules.STOPPED])
     q = sa.select(sa.func.count()).where(
         sa.or_(
-            st.c.net != st.c.partner_share - st.c.deductions + st.c.carried_in,
-            st.c.payable < zero,
-            st.c.carried_out > zero,
-            sa.and_(st.c.net < zero, st.c.payable != zero),
-            sa.and_(st.c.net >= zero, st.c.payable != st.c.net),
-            sa.and_(st.c.net < zero, st.c.carried_out > st.c.net),
-            sa.and_(withholding, st.c.withheld != st.c.payable),
-            sa.and_(sa.not_(withholding), st.c.withheld != zero),
-            sa.and_(withholding, sa.or_(st.c.released != zero, st.c.exit_deducted != zero)),
-            st.c.paid != st.c.payable - st.c.withheld + st.c.released,
-            st.c.held_balance != st.c.held_in + st.c.withheld - st.c.released - st.c.exit_deducted,
-            st.c.held_balance < zero,
-            st.c.held_in < zero,
-            st.c.released < zero,
-            st.c.exit_deducted < zero,
+            c["net"] != c["partner_share"] - c["deductions"] + c["carried_in"],
+            c["payable"] < zero,
+            c["carried_out"] > zero,
+            sa.and_(c["net"] < zero, c["payable"] != zero),
+            sa.and_(c["net"] >= zero, c["payable"] != c["net"]),
+            sa.and_(c["net"] < zero, c["carried_out"] > c["net"]),
+            sa.and_(withholding, c["withheld"] != c["payable"]),
+            sa.and_(sa.not_(withholding), c["withheld"] != zero),
+            sa.and_(withholding, sa.or_(c["released"] != zero, c["exit_deducted"] != zero)),
+            c["paid"] != c["payable"] - c["withheld"] + c["released"],
+            c["held_balance"] != c["held_in"] + c["withheld"] - c["released"] - c["exit_deducted"],
+            c["held_balance"] < zero,
+            c["held_in"] < zero,
+            c["released"] < zero,
+            c["exit_deducted"] < zero,
         )
     )
     return int(conn.execute(q).scalar_one())
@@ -318,15 +323,14 @@ def conservation_violations(conn: sa.Connection) -> list[dict]:
     when the history starts at the first month, where ``held_in`` is 0). Only partners that do not balance are
     returned."""
     st = s.settlements
-    money = st.c.paid.type
     bounds = (
         sa.select(
             st.c.partner_id,
             sa.func.min(st.c.month).label("first"),
             sa.func.max(st.c.month).label("last"),
-            sa.func.sum(st.c.paid, type_=money).label("paid"),
-            sa.func.sum(st.c.exit_deducted, type_=money).label("exit_deducted"),
-            sa.func.sum(st.c.payable, type_=money).label("payable"),
+            exact_sum(st.c.paid).label("paid"),
+            exact_sum(st.c.exit_deducted).label("exit_deducted"),
+            exact_sum(st.c.payable).label("payable"),
         )
         .group_by(st.c.partner_id)
         .subquery()

@@ -6,6 +6,7 @@ Used by the ``monthly_report`` asset and by ``migu-assets report`` (no Dagster r
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,9 @@ class ReportResult:
 
 
 def reports_dir() -> Path:
-    return migu_home() / "reports"
+    """``MIGU_REPORTS_DIR`` if set (e.g. a mounted persistent volume), else ``$MIGU_HOME/reports``."""
+    configured = os.environ.get("MIGU_REPORTS_DIR")
+    return Path(configured).expanduser().resolve() if configured else migu_home() / "reports"
 
 
 def report_filename(month: dt.date) -> str:
@@ -76,15 +79,17 @@ def build_report(
     require_rows: bool = False,
     book: PolicyBook | None = None,
     as_of: dt.date | None = None,
+    notice: str | None = None,
 ) -> ReportResult:
     """Read ``month`` (its first day) from the warehouse and write the workbook (default under $MIGU_HOME/reports).
 
     With ``require_rows``, a month without any computed row raises :class:`NothingComputed` and writes nothing.
     ``as_of`` (default today) is the day the 执行台账 sheet and the grade in force describe (SPEC v2 §5, §5a).
+    ``notice`` (e.g. the month is incomplete, :mod:`migu_assets.completeness`) is shown on the 总览 sheet.
     """
     say = progress or (lambda _line: None)
     month = month.replace(day=1)
-    say(f"reading {month:%Y-%m} from the warehouse …")
+    say(f"从数据仓库读取 {month:%Y-%m} …")
     with engine.connect() as conn:
         data = read_month(conn, month, as_of, book)
     if require_rows and data.is_empty:
@@ -92,8 +97,9 @@ def build_report(
     sheets = build_sheets(data)
     counts = {s.title: len(s.rows) for s in sheets if s.title != OVERVIEW}
     for title, n in counts.items():
-        say(f"  {title}: {n} rows")
+        say(f"  {title}：{n} 行")
     target = Path(path) if path is not None else default_report_path(month)
-    say(f"writing {target} …")
-    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}")
+    say(f"写入 {target} …")
+    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}",
+                   notice=notice)
     return ReportResult(month, target, counts, overview_markdown(sheets[0]), data.is_empty)

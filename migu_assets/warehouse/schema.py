@@ -1,7 +1,12 @@
 """Table definitions of the data contract (SPEC §1) and of every output table.
 
-Money is ``NUMERIC(14,2)`` and scores ``NUMERIC(…,2)``. SQLite has no exact decimal column, so there the same
-columns store scaled integers (cents) — see :class:`ExactDecimal` — and SUM stays exact on both databases.
+Money is ``NUMERIC(14,2)`` and scores ``NUMERIC(…,2)``. PostgreSQL stores them exactly. SQLite has no exact
+decimal type: there the columns have NUMERIC affinity and hold the value itself (712.5 reads as 712.5 in
+``sqlite3``, pandas or a BI tool), as a double that is the nearest to the decimal. Every value the contract
+allows (≤ 15 significant digits) survives that round trip exactly, and every sum or comparison the product makes
+on SQLite goes through :func:`scaled` — the value as an integer of ``10^-scale`` units, ``CAST(ROUND(x × 10^s) AS
+INTEGER)`` — so SUMs are integer sums, exact on both databases (migration 0107 converted the earlier scaled-integer
+storage).
 """
 
 from __future__ import annotations
@@ -9,13 +14,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 metadata = sa.MetaData()
 
 
+def _to_decimal(value, quantum: Decimal) -> Decimal:
+    if isinstance(value, float):
+        value = repr(value)  # the shortest string that round-trips: 712.5, 0.29, 12345678901.23
+    return Decimal(value).quantize(quantum)
+
+
 class ExactDecimal(TypeDecorator):
-    """``NUMERIC(p, s)``; on SQLite an integer of ``value × 10^s`` so nothing passes through a float."""
+    """``NUMERIC(p, s)`` with Decimal values; on SQLite the value itself (NUMERIC affinity), see the module doc."""
 
     impl = sa.Numeric
     cache_ok = True
@@ -23,12 +36,11 @@ class ExactDecimal(TypeDecorator):
     def __init__(self, precision: int = 14, scale: int = 2):
         super().__init__(precision=precision, scale=scale, asdecimal=True)
         self.scale = scale
-        self._factor = Decimal(10) ** scale
         self._quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.BigInteger())
+            return dialect.type_descriptor(sa.Numeric(self.impl.precision, self.scale, asdecimal=False))
         return dialect.type_descriptor(sa.Numeric(self.impl.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value, dialect):
@@ -37,15 +49,77 @@ class ExactDecimal(TypeDecorator):
         dec = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
         dec = dec.quantize(self._quantum)
         if dialect.name == "sqlite":
-            return int(dec * self._factor)
+            return float(dec)
         return dec
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return _to_decimal(value, self._quantum)
+
+
+class ScaledDecimal(TypeDecorator):
+    """The type of :func:`scaled` expressions: integers of ``10^-scale`` units on SQLite, NUMERIC elsewhere;
+    reads back as the Decimal value on both."""
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, scale: int = 2):
+        super().__init__(asdecimal=True)
+        self.scale = scale
+        self._factor = Decimal(10) ** scale
+        self._quantum = Decimal(1).scaleb(-scale)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        dec = Decimal(str(value)).quantize(self._quantum)
+        return int(dec * self._factor) if dialect.name == "sqlite" else dec
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if dialect.name == "sqlite":
             return (Decimal(int(value)) / self._factor).quantize(self._quantum)
-        return Decimal(value).quantize(self._quantum)
+        return _to_decimal(value, self._quantum)
+
+
+class scaled(FunctionElement):  # noqa: N801 - used like a SQL function
+    """An exact-decimal expression in integer ``10^-scale`` units on SQLite (``CAST(ROUND(x * 100) AS INTEGER)``),
+    the expression itself on PostgreSQL. Sum, add and compare these, never the raw columns, on SQLite."""
+
+    name = "scaled"
+    inherit_cache = True
+
+    def __init__(self, expr, scale: int | None = None):
+        self.scale_ = scale if scale is not None else getattr(getattr(expr, "type", None), "scale", 2)
+        # the factor is a clause, so it is part of the statement's cache key
+        super().__init__(expr, sa.literal_column(str(10**self.scale_)))
+        self.type = ScaledDecimal(self.scale_)
+
+
+@compiles(scaled)
+def _scaled_default(element, compiler, **kw):
+    expr, _factor = list(element.clauses)
+    return compiler.process(expr, **kw)
+
+
+@compiles(scaled, "sqlite")
+def _scaled_sqlite(element, compiler, **kw):
+    expr, factor = list(element.clauses)
+    return f"CAST(ROUND(({compiler.process(expr, **kw)}) * {compiler.process(factor, **kw)}) AS INTEGER)"
+
+
+def exact_sum(expr, scale: int | None = None) -> ColumnElement:
+    """``SUM(expr)`` exactly on both databases (integer units on SQLite), read back as a Decimal."""
+    inner = expr if isinstance(expr, scaled) else scaled(expr, scale)
+    return sa.func.sum(inner, type_=ScaledDecimal(inner.scale_))
 
 
 def Money() -> ExactDecimal:  # noqa: N802 — reads like a column type
@@ -500,6 +574,18 @@ notifications = sa.Table(
     _col("created_at", sa.DateTime, nullable=False),
     _col("sent_at", sa.DateTime),
     sa.Index("ix_notifications_event", "event", "created_at"),
+)
+
+# Which source rows the demo wrote (``migu-assets demo`` / ``quickstart``): per table the count and a digest of
+# the primary keys, so replacing demo data never deletes rows someone loaded (migu_assets.demo.foreign_rows).
+demo_marks = sa.Table(
+    "demo_marks",
+    metadata,
+    _col("table_name", sa.String(64), primary_key=True, nullable=False),
+    _col("rows", sa.Integer, nullable=False),
+    _col("keys_sha256", sa.String(64), nullable=False),
+    _col("seed", sa.Integer),
+    _col("written_at", sa.DateTime, nullable=False),
 )
 
 OUTPUT_TABLES: dict[str, sa.Table] = {

@@ -1,7 +1,7 @@
 """settlement ledger columns and the exit_deductions source table (SPEC v2 §1, §7)
 
 Revision ID: 0103
-Revises: 0104
+Revises: 0107
 Create Date: 2026-12-02 07:00:00
 
 ``settlements`` gains ``held_in, withheld, released, exit_deducted, paid, held_balance`` after ``carried_out``. The
@@ -22,7 +22,7 @@ from alembic import op
 import migu_assets.warehouse.schema
 
 revision = "0103"
-down_revision = "0104"
+down_revision = "0107"
 branch_labels = None
 depends_on = None
 
