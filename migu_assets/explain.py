@@ -239,7 +239,7 @@ def _grade(conn: sa.Connection, pid: str, month: dt.date, book: PolicyBook, as_o
     ).first()
     if later:
         sec.add(
-            f"本月结果已被{later.month:%Y年%m月}的{L.grade_name(later.grade)}结果取代（以最新收到的信用积分级别为准）",
+            f"本月结果已被{later.month:%Y年%m月}的{L.grade_label(later.grade)}结果取代（以最新收到的信用积分级别为准）",
             "第十四条",
         )
     results = month_results(conn, book, [pid]).get(pid, {})

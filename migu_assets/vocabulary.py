@@ -114,6 +114,12 @@ def grade_name(grade: str | None) -> str:
     return named(GRADE_NAMES, grade)
 
 
+def grade_label(grade: str | None) -> str:
+    """A grade as staff say it in a sentence: "D级", "终止合作"."""
+    name = grade_name(grade)
+    return name if name != grade or not grade else f"{grade}级"
+
+
 def tier_name(tier: int) -> str:
     return TIER_NAMES.get(int(tier), f"{tier}级预警")
 

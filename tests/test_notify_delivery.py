@@ -152,36 +152,10 @@ def test_results_computed_counts_grades_and_names_new_c_to_f_partners(engine):
 
 
 def ledger_table(engine) -> sa.Table:
-    """A minimal measure_ledger (SPEC v2 §5a; issue 13 creates the real one) — created only when absent."""
-    table = sa.Table(
-        "measure_ledger",
-        sa.MetaData(),
-        sa.Column("measure_id", sa.String(200), primary_key=True),
-        sa.Column("partner_id", sa.String(64)),
-        sa.Column("month", sa.Date),
-        sa.Column("source", sa.String(16)),
-        sa.Column("code", sa.String(64)),
-        sa.Column("due_on", sa.Date),
-        sa.Column("ends_on", sa.Date),
-        sa.Column("clause", sa.Text),
-        sa.Column("reason", sa.Text),
-        sa.Column("as_of", sa.Date),
-        sa.Column("executed_on", sa.Date),
-        sa.Column("executed_by", sa.Text),
-        sa.Column("superseded_by_month", sa.Date),
-        sa.Column("lifted_by_month", sa.Date),
-        sa.Column("lapsed_on", sa.Date),
-        sa.Column("status", sa.String(16)),
-        sa.Column("lifecycle", sa.String(32)),
-        sa.Column("working_days_overdue", sa.Integer),
-    )
-    if not sa.inspect(engine).has_table("measure_ledger"):
-        table.create(engine)
-    else:
-        table = sa.Table("measure_ledger", sa.MetaData(), autoload_with=engine)
+    """The warehouse's measure_ledger (SPEC v2 §5a), emptied for the test."""
     with engine.begin() as conn:
-        conn.execute(table.delete())
-    return table
+        conn.execute(schema.measure_ledger.delete())
+    return schema.measure_ledger
 
 
 def measure(mid, pid, status, as_of=D(2024, 4, 20), overdue=3) -> dict:
@@ -202,7 +176,7 @@ def measure(mid, pid, status, as_of=D(2024, 4, 20), overdue=3) -> dict:
         "lifted_by_month": None,
         "lapsed_on": None,
         "status": status,
-        "lifecycle": None,
+        "lifecycle": "active",
         "working_days_overdue": overdue if status == "overdue" else None,
     }
 
@@ -266,7 +240,8 @@ def test_overdue_measures_once_a_day_each_measure_once(db_url, engine, platforms
         assert sensor(dg.build_sensor_context(cursor=today, resources=res)).skip_message.startswith("already checked")
         assert len(platforms.requests) == 6
     finally:
-        table.drop(engine)
+        with engine.begin() as conn:
+            conn.execute(table.delete())
 
 
 # ------------------------------------------------------------------ sensors on real runs (SQLite)

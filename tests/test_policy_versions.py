@@ -228,7 +228,7 @@ def test_factory_builds_an_asset_and_its_check_for_every_spec():
     check_names = {(k.asset_key.to_user_string(), k.name) for c in asset_checks for k in c.check_keys}
     assert {s.name for s in factory.SPECS} == {
         "warning_tiers", "health_scores", "importance_scores", "monthly_credit_scores", "credit_scores",
-        "credit_grades", "control_actions", "settlements", "renewal_decisions",
+        "credit_grades", "control_actions", "settlements", "renewal_decisions", "measures",
     }
     for spec in factory.SPECS:
         node = graph.get(dg.AssetKey(spec.name))

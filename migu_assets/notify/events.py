@@ -33,11 +33,6 @@ class Event:
     link_path: str | None = None  # relative to the Dagster UI base URL
 
 
-def _grade_label(grade: str) -> str:
-    name = L.grade_name(grade)
-    return name if grade == "TERMINATED" else f"{name}级"
-
-
 def results_computed(conn: sa.Connection, month: dt.date, run_id: str | None = None) -> Event | None:
     """Counts per grade and the partners newly at C–F in ``month``; None when the month has no grade."""
     g, p = s.credit_grades, s.partners
@@ -56,10 +51,10 @@ def results_computed(conn: sa.Connection, month: dt.date, run_id: str | None = N
         .order_by(g.c.partner_id)
     ).all()
     ordered = [grade for grade in L.GRADE_ORDER if grade in counts] + sorted(set(counts) - set(L.GRADE_ORDER))
-    distribution = "，".join(f"{_grade_label(grade)}{counts[grade]}家" for grade in ordered)
+    distribution = "，".join(f"{L.grade_label(grade)}{counts[grade]}家" for grade in ordered)
     lines = [f"评级分布（共{sum(counts.values())}家）：{distribution}"]
     if new:
-        shown = "、".join(f"{r.partner_id}（{r.name}，{_grade_label(r.grade)}，{r.credit_score}分）" for r in new[:30])
+        shown = "、".join(f"{r.partner_id}（{r.name}，{L.grade_label(r.grade)}，{r.credit_score}分）" for r in new[:30])
         more = f"等{len(new)}家" if len(new) > 30 else ""
         lines.append(f"新进入C–F级/终止合作的合作方{len(new)}家：{shown}{more}")
     else:

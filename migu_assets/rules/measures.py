@@ -49,7 +49,7 @@ from migu_assets.vocabulary import (
     SUSPEND_PROMOTION,
     SUSPEND_SETTLEMENT,
     TERMINATE_COOPERATION,
-    grade_name,
+    grade_label,
 )
 
 GRADE, CONTROL, WARNING = "grade", "control", "warning"
@@ -108,7 +108,7 @@ def grade_measures(
                 due_on=due_on,
                 ends_on=None,
                 clause=clause,
-                reason=f"{month:%Y年%m月}信用评级{_grade_label(grade.grade)}（{issued_on}下发），"
+                reason=f"{month:%Y年%m月}信用评级{grade_label(grade.grade)}（{issued_on}下发），"
                 f"须执行“{MEASURE_NAMES[code]}”，最迟{due_on}（含当日，{rules.response_working_days}个工作日内，第十四条）。",
             )
         )
@@ -171,9 +171,7 @@ def tier_measures(
     return out
 
 
-def _grade_label(grade: str) -> str:
-    name = grade_name(grade)
-    return name if name != grade else f"{grade}级"
+
 
 
 # ---------------------------------------------------------------- the ledger
