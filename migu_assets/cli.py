@@ -462,6 +462,8 @@ def quickstart(
     typer.echo(f"  .venv/bin/migu-assets report --month {summary.end:%Y-%m}      （Excel 月报）")
     typer.echo(f"  .venv/bin/migu-assets explain P0001 --month {summary.end:%Y-%m} （合作方的评级从何而来）")
     typer.echo("  .venv/bin/migu-assets partners                       （查找合作方）")
+    typer.echo("  .venv/bin/migu-assets measures --status overdue      （处罚措施执行台账：逾期未执行的措施）")
+    typer.echo(f"  .venv/bin/migu-assets notices --month {summary.end:%Y-%m}     （结果通知函 DOCX/PDF）")
     _exit_on_failed_checks(reports)
 
 
