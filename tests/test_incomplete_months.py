@@ -91,10 +91,10 @@ def test_report_explain_and_partner_status_show_the_incomplete_month(tmp_path):
     assert result.exit_code == 0 and result.output.startswith("⚠ 2024-01 的月度计算没有完成")
 
     from migu_assets.assets.status import partner_status
-    from migu_assets.resources import WarehouseResource
+    from migu_assets.resources import PolicyResource, WarehouseResource
 
     with dg.DagsterInstance.from_config(str(tmp_path / "dh")) as instance:
-        res = dg.materialize([partner_status], instance=instance, resources={"warehouse": WarehouseResource(url=url)})
+        res = dg.materialize([partner_status], instance=instance, resources={"warehouse": WarehouseResource(url=url), "policy": PolicyResource()})
     assert res.success
     with engine_for(url).connect() as conn:
         reasons = conn.execute(sa.select(schema.partner_status.c.latest_month, schema.partner_status.c.reason)).all()

@@ -319,7 +319,7 @@ def test_第十四条_report_sheet_and_explain_show_status_due_date_and_grade_in
     run(db_url, "2024-01", "2024-03")
     result = build_report(engine, MAR, tmp_path / "r.xlsx", as_of=D(2024, 4, 16))
     wb = openpyxl.load_workbook(result.path)
-    assert wb.sheetnames[-1] == "执行台账"
+    assert wb.sheetnames[-2:] == ["执行台账", "图表"]  # the chart sheet comes last
     ws = wb["执行台账"]
     head = [c.value for c in ws[1]]
     rows = [dict(zip(head, [c for c in r], strict=True)) for r in ws.iter_rows(min_row=2, max_row=ws.max_row - 1)]
@@ -504,8 +504,8 @@ def test_migu_assets_run_ends_with_the_ledger_as_of_its_day(sqlite_url):
         today=D(2024, 4, 16),
     )
     assert [r.job for r in reports] == ["daily_job", "monthly_job", "status_job"]
-    assert reports[-1].partitions == "as of 2024-04-16"
-    assert "measure_ledger:no_overdue_measures" in reports[-1].checks_failed
+    assert reports[-1].partitions == "截至2024-04-16"
+    assert "measure_ledger:no_overdue_measures" in reports[-1].checks_warned  # a WARN check (exit code 0)
     stored = table_rows(engine, schema.measure_ledger)
     assert {r["as_of"] for r in stored} == {D(2024, 4, 16)}
     assert {r["measure_id"]: r["status"] for r in stored}["grade:P1:2024-03:stop_new_business"] == "overdue"

@@ -52,8 +52,10 @@ def test_结算_sheet_explain_and_partner_status_show_the_ledger(engine, policy_
     header = [c.value for c in ws[1]]
     row = dict(zip(header, [c.value for c in ws[2]], strict=True))
     assert (M(str(row["本月释放"])), M(str(row["本月实付"]))) == (M("12345.67"), M("12375.67"))
-    total = dict(zip(header, [c.value for c in ws[ws.max_row]], strict=True))  # the 合计 row
-    assert M(str(total["本月释放"])) == M("12345.67")
+    total = dict(zip(header, [c.value for c in ws[ws.max_row]], strict=True))  # the 合计 row: SUBTOTAL formulas
+    assert str(total["本月释放"]).startswith("=SUBTOTAL(109,")  # follows the filter
+    released = [r[header.index("本月释放")].value for r in ws.iter_rows(min_row=2, max_row=ws.max_row - 1)]
+    assert sum(M(str(v)) for v in released) == M("12345.67")
 
     with engine.connect() as conn:
         text = explain(conn, "P1", D(2024, 2, 1)).render()

@@ -6,7 +6,14 @@ import dagster as dg
 from pydantic import Field
 
 from migu_assets import notices as letters
-from migu_assets.assets._common import OWNERS, REPORTING, VIOLATION_SENSITIVE, markdown_table, window_months
+from migu_assets.assets._common import (
+    OWNERS,
+    REPORTING,
+    VIOLATION_SENSITIVE,
+    WAREHOUSE_RETRY,
+    markdown_table,
+    window_months,
+)
 from migu_assets.partitions import monthly_partitions
 from migu_assets.provenance import code_version
 from migu_assets.resources import WarehouseResource
@@ -34,6 +41,7 @@ class NoticesConfig(dg.Config):
     tags=VIOLATION_SENSITIVE,
     metadata={"partition_expr": "month", "policy_article": "第十条、第十四条、第八条、附件1–4、第七章"},
     code_version=code_version(letters),
+    retry_policy=WAREHOUSE_RETRY,
 )
 def notices(
     context: dg.AssetExecutionContext, config: NoticesConfig, warehouse: WarehouseResource
