@@ -74,7 +74,8 @@ def _fast(ct: ColumnType, text: pa.Array) -> tuple[pa.Array, pa.Array]:
         return pc.cast(plain, arrow_type(ct)), pc.fill_null(shape, False)
     if kind == "int":
         shape = pc.match_substring_regex(text, r"^[+-]?\d{1,9}$")
-        values = pc.cast(pc.if_else(shape, text, pa.scalar(None, pa.string())), pa.int64())
+        plain = pc.replace_substring_regex(pc.if_else(shape, text, pa.scalar(None, pa.string())), r"^\+", "")
+        values = pc.cast(plain, pa.int64())
         low, high = ct.int_range or (-(2**63), 2**63 - 1)
         ok = pc.and_(pc.and_(shape, pc.greater_equal(values, low)), pc.less_equal(values, high))
         return values, pc.fill_null(ok, False)

@@ -147,6 +147,11 @@ def detect_encoding(path: Path, head: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
+    as_utf8 = head.decode("utf-8", errors="replace")
+    broken = as_utf8.count("\ufffd")
+    if sum(1 for c in as_utf8 if ord(c) > 127) - broken > broken:  # mostly good UTF-8: a damaged UTF-8 file
+        raise LoadError(f"{path}: 文件不是有效的 UTF-8：第 {utf8_error.start} 个字节 0x{head[utf8_error.start]:02x} "
+                        "无法解码（文件可能已损坏或混用了编码）；请另存为“CSV UTF-8”，或用 --encoding 指定编码")
     try:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=len(head) < SAMPLE)
         gb_ok = True
