@@ -250,7 +250,6 @@ def sum_below(columns: tuple[str, ...], group_by: tuple[str, ...], *, spec: str)
             s, t = stage.table, stage.target
             ct = column_type(t.c[column])
             limit = Decimal(10) ** (ct.precision - ct.scale)
-            stored_limit = limit * (Decimal(10) ** ct.scale) if conn.dialect.name == "sqlite" else limit
             key = stage.contract.primary_key
             new = (sa.select(*(s.c[g] for g in group_by), s.c[column].label("v"), s.c.__row__)
                    .where(s.c[column].is_not(None), *(s.c[g].is_not(None) for g in group_by))
@@ -262,9 +261,8 @@ def sum_below(columns: tuple[str, ...], group_by: tuple[str, ...], *, spec: str)
             both = sa.union_all(new, old).subquery()
             query = (sa.select(*(both.c[g] for g in group_by), sa.func.sum(both.c.v), sa.func.max(both.c.__row__))
                      .group_by(*(both.c[g] for g in group_by))
-                     .having(sa.func.sum(both.c.v) >= stored_limit))
+                     .having(sa.func.sum(both.c.v) >= limit))  # the column's type scales it (cents on SQLite)
             for *keys, total, last_row in conn.execute(query):
-                total = Decimal(total) / (stored_limit / limit)
                 where = "、".join(f"{g}={show(v)}" for g, v in zip(group_by, keys, strict=True))
                 yield last_row, total, (f"{where} 的 {column} 合计（含仓库中已有的行）将达 {total:.2f}，超过上限 "
                                         f"{limit - Decimal('0.01')}；请拆分或核对金额")
