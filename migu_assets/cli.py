@@ -108,7 +108,7 @@ class _load_progress:  # noqa: N801 — used as a context manager like a functio
         self.task = self.progress.add_task("load", total=None)
 
         def tick(done: int, total: int) -> None:
-            self.progress.update(self.task, completed=done, total=total)
+            self.progress.update(self.task, completed=done, total=total or None)
 
         return tick
 

@@ -163,8 +163,6 @@ def _load(engine: sa.Engine, contract: TableContract, source: Source, policy: Po
         source.close()
     if normalised:
         notes.append(f"{normalised:,} 个编号含全角或不可见字符（如 BOM、零宽空格），已按 NFKC 规范化后比对和保存")
-    progress(f"{contract.name}：新增 {inserted:,} 行，已存在且相同 {unchanged:,} 行"
-             + ("（试运行，未写入）" if dry_run else ""))
     return LoadResult(contract.name, inserted, unchanged, tuple(notes), dry_run)
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from migu_assets.loader.contract import TableContract
 from migu_assets.loader.values import show
+from migu_assets.warehouse.writer import copy_from
 
 
 class Stage:
@@ -42,8 +43,7 @@ class Stage:
             buffer = io.BytesIO()
             pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
             buffer.seek(0)
-            with self.conn.connection.dbapi_connection.cursor() as cursor:
-                cursor.copy_expert(self._copy, buffer)
+            copy_from(self.conn, self._copy, buffer)
         else:
             columns = [self._sqlite_values(name, batch[name].combine_chunks()) for name in self.names]
             self.conn.exec_driver_sql(self._insert, list(zip(*columns, strict=True)))

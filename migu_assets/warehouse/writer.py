@@ -44,6 +44,24 @@ def _copy_text(value: object) -> str:
     return text
 
 
+def copy_from(conn: sa.Connection, sql: str, buffer) -> None:
+    """``COPY … FROM STDIN`` on the connection's psycopg2 cursor, its errors raised as SQLAlchemy's (IntegrityError,
+    OperationalError …) as ``conn.execute`` would, and a lost connection invalidated so the rollback is clean."""
+    dbapi_connection = conn.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.copy_expert(sql, buffer)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error,
+                                         connection_invalidated=lost, dialect=conn.dialect) from exc
+    finally:
+        if not cursor.closed:
+            cursor.close()
+
+
 def _write_chunk(conn: sa.Connection, table: sa.Table, chunk: list[Mapping]) -> int:
     """COPY on PostgreSQL, one ``executemany`` of plain tuples on SQLite; values go through each column type's own
     bind processing first (``ExactDecimal`` quantises, and on SQLite scales to cents; dates become text)."""
@@ -56,8 +74,7 @@ def _write_chunk(conn: sa.Connection, table: sa.Table, chunk: list[Mapping]) -> 
             buffer.write("\t".join(_copy_text(p(row[n]) if p else row[n]) for n, p in zip(names, procs, strict=True)))
             buffer.write("\n")
         buffer.seek(0)
-        with conn.connection.dbapi_connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {table.name} ({columns}) FROM STDIN", buffer)
+        copy_from(conn, f"COPY {table.name} ({columns}) FROM STDIN", buffer)
     else:
         values = [tuple(p(row[n]) if p else row[n] for n, p in zip(names, procs, strict=True)) for row in chunk]
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' for _ in names)})", values)
