@@ -88,14 +88,23 @@ def _header(contract: TableContract, source: Source, name: str, header_row: int)
 
 
 def _begin(conn: sa.Connection, table: str) -> None:
-    """Serialise two loads of the same table: an advisory lock on PostgreSQL, the write lock at once on SQLite (a
-    deferred transaction would let two loads check against the same snapshot and both insert)."""
+    """PostgreSQL: take the table's advisory lock for the whole transaction, so two loads of a table are serialised.
+    SQLite: a bigger page cache for the load; the lock comes later, see :func:`_serialise`."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migu_assets.loader:{table}"})
     elif conn.dialect.name == "sqlite":
         # a 128 MiB page cache while the indexes of a large table take the new rows (the default is 2 MiB)
         conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         conn.exec_driver_sql(f"PRAGMA temp.cache_size=-{SQLITE_CACHE_KIB // 4}")
+
+
+def _serialise(conn: sa.Connection) -> None:
+    """SQLite: the file sits in the connection's TEMP staging table (which needs no lock on the warehouse); now take
+    the warehouse's write lock at once, before the first check reads it, so check and insert see the same data and
+    no other writer can come between (a deferred transaction would let two loads check the same snapshot and both
+    insert — the 独家授权 race). Other writers (asset runs) wait only for the checks and the insert, not the read."""
+    if conn.dialect.name == "sqlite":
+        conn.commit()
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -131,6 +140,7 @@ def _load(engine: sa.Engine, contract: TableContract, source: Source, policy: Po
                     conn.execute(stage.table.delete())
                     findings.reset()
                     rows, normalised = stream(source.exact_batches(kinds))
+                _serialise(conn)
                 stage.analyze()
                 progress(f"已读取并逐列检查 {rows:,} 行：{findings.count:,} 处问题")
                 _warehouse_checks(conn, stage, contract, policy, findings)
@@ -152,7 +162,9 @@ def _load(engine: sa.Engine, contract: TableContract, source: Source, policy: Po
                 conn.rollback()
                 raise
             finally:
-                if conn.dialect.name == "sqlite":
+                if conn.dialect.name == "sqlite":  # the TEMP table outlives a transaction on this pooled connection
+                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.stage_{contract.name}")
+                    conn.commit()
                     conn.exec_driver_sql("PRAGMA cache_size=-2000")
                     conn.exec_driver_sql("PRAGMA temp.cache_size=-2000")
     except (sa.exc.IntegrityError, sa.exc.DataError) as exc:

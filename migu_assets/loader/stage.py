@@ -29,6 +29,8 @@ class Stage:
         columns = [sa.Column(c.name, c.type) for c in self.target.columns]
         self.table = sa.Table(f"stage_{contract.name}", sa.MetaData(), *columns, sa.Column("__row__", sa.BigInteger),
                               sa.Column("__ok__", sa.Boolean), prefixes=["TEMPORARY"])
+        if not self.postgres:  # a TEMP table left on this pooled SQLite connection by an interrupted load
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{self.table.name}")
         self.table.create(conn)
         self.names = [c.name for c in self.table.columns]
         self._copy = (f"COPY {self.table.name} ({', '.join(self.names)}) FROM STDIN "
