@@ -3,6 +3,7 @@ with the bare database operation in the same run.
 
     python -m bench.loader generate --rows 3000000 --out bench/out/tickets-3m.csv
     python -m bench.loader measure --file bench/out/tickets-3m.csv --db postgres   # or sqlite
+    python -m bench.loader xlsx --csv bench/out/tickets-1m.csv --rows 300000 --out bench/out/tickets-300k.xlsx
 
 ``measure`` makes a fresh warehouse (PostgreSQL database ``migu_bench_loader`` or a SQLite file), seeds the
 partners, then times in this order, each in a fresh child process so peak RSS is per step:
@@ -159,6 +160,42 @@ def measure(file: Path, db: str, partners: int) -> dict:
     return result
 
 
+def generate_xlsx(csv_file: Path, rows: int, out: Path) -> None:
+    """The first ``rows`` rows of a tickets CSV as an XLSX sheet (openpyxl write-only)."""
+    import csv
+
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("投诉明细")
+    with csv_file.open(encoding="utf-8", newline="") as f:
+        for i, row in enumerate(csv.reader(f)):
+            if i > rows:
+                break
+            ws.append(row)
+    wb.save(out)
+
+
+def measure_xlsx(file: Path, partners: int, db: str = "sqlite") -> dict:
+    """Peak RSS and time of ``migu-assets load`` of an XLSX sheet into a fresh warehouse."""
+    if db == "postgres":
+        create_pg_database(DB)
+        url = pg_url(DB)
+    else:
+        path = OUT / "loader-xlsx.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    _seed(url, partners)
+    env = {**os.environ, "MIGU_WAREHOUSE_URL": url}
+    cli = str(Path(sys.executable).with_name("migu-assets"))
+    result = {"db": db, "file": str(file), "bytes": file.stat().st_size,
+              "load": _timed([cli, "load", "complaint_tickets", str(file), "--no-progress"], env=env)}
+    with (OUT / "loader.jsonl").open("a") as f:
+        f.write(json.dumps(result) + "\n")
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -170,9 +207,19 @@ def main() -> None:
     m.add_argument("--file", type=Path, required=True)
     m.add_argument("--db", choices=["postgres", "sqlite"], required=True)
     m.add_argument("--partners", type=int, default=5000)
+    x = sub.add_parser("xlsx", help="write the first --rows rows of a tickets CSV as XLSX, then measure its load")
+    x.add_argument("--csv", type=Path, required=True)
+    x.add_argument("--rows", type=int, default=300_000)
+    x.add_argument("--out", type=Path, required=True)
+    x.add_argument("--partners", type=int, default=5000)
+    x.add_argument("--db", choices=["postgres", "sqlite"], default="sqlite")
     args = ap.parse_args()
     if args.cmd == "generate":
         generate(args.rows, args.partners, args.out)
+    elif args.cmd == "xlsx":
+        if not args.out.exists():
+            generate_xlsx(args.csv, args.rows, args.out)
+        print(json.dumps(measure_xlsx(args.out, args.partners, args.db), indent=2))
     else:
         print(json.dumps(measure(args.file, args.db, args.partners), indent=2))
 
