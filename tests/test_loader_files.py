@@ -394,3 +394,18 @@ def test_money_round_trips_exactly_through_the_bulk_path(seeded, policy, tmp_pat
     assert stored == [(Decimal("0.01"), Decimal("0.7000"), Decimal("0.00")),
                       (Decimal("123456789.99"), Decimal("0.0001"), Decimal("1.10")),
                       (Decimal("5.00"), Decimal("0.5000"), Decimal("2.00"))]
+
+
+def test_rows_of_another_width_than_the_header_are_padded_or_cut(engine, policy, tmp_path):
+    """The bulk CSV reader needs every row as wide as the header; a file with short or long rows is read again by
+    the csv module (short rows padded with empty cells, extra cells ignored), keeping the row numbers."""
+    path = tmp_path / "p.csv"
+    path.write_text("partner_id,name,parent_company_id,on_network_rights_platform,cooperation_start\n"
+                    "P1,a,,true,2023-01-01\n\nP2,b,,true,2023-01-01,extra,cells\nP3,c\n", encoding="utf-8")
+    with pytest.raises(LoadError) as info:
+        load_file(engine, "partners", path, policy)
+    assert {(c.row, c.column) for c in info.value.cells} == {(5, "on_network_rights_platform"),
+                                                             (5, "cooperation_start")}
+    path.write_text("partner_id,name,parent_company_id,on_network_rights_platform,cooperation_start\n"
+                    "P1,a,,true,2023-01-01\n\nP2,b,,true,2023-01-01,extra,cells\n", encoding="utf-8")
+    assert load_file(engine, "partners", path, policy).inserted == 2

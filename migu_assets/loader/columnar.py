@@ -122,10 +122,8 @@ class Batch:
         self.findings: list[Finding] = []
         self.normalised = 0
         n = len(numbers)
-        assert n == len(next(iter(cells.values()))) if cells else True
         typed: dict[str, pa.Array] = {}
         invalid: dict[str, pa.Array] = {}
-        raw: dict[str, pa.Array] = {}
         for column in contract.columns:
             ct = contract.types[column]
             given = cells[column]
@@ -133,7 +131,6 @@ class Batch:
             if column in contract.keys:
                 text, changed = normalise_keys(text)
                 self.normalised += changed
-            raw[column] = text
             values, handled = _fast(ct, text)
             handled = pc.fill_null(handled, False)
             values = pc.if_else(handled, values, pa.scalar(None, arrow_type(ct)))
@@ -163,7 +160,6 @@ class Batch:
         failed = pa.array(sorted({f.row for f in self.findings}), pa.int64())
         ok = pc.invert(pc.is_in(numbers, value_set=failed))
         self.table = pa.table({**typed, "__row__": numbers, "__ok__": ok})
-        self.raw = raw
 
     def _slow(self, column: str, ct: ColumnType, text: pa.Array, values: pa.Array,
               slow: pa.Array) -> tuple[pa.Array, pa.Array]:
