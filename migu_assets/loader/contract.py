@@ -168,6 +168,18 @@ def non_negative(column: str, spec: str) -> ValueRule:
     return between(column, _zero, None, spec=spec, name=f"{column}_non_negative", title=f"{label(column)}不能为负数")
 
 
+def positive(column: str, spec: str) -> ValueRule:
+    """``column > 0`` (e.g. an amount that must be a real deduction)."""
+
+    def check(value: Any, _: Policy) -> str | None:
+        return None if value > 0 else f"{show(value)} 必须大于 0"
+
+    def vector(values: pa.Array, _: Policy) -> pa.Array:
+        return _bad(pc.less_equal(values, _scalar(0, values.type)))
+
+    return ValueRule(f"{column}_positive", spec, column, f"{label(column)}必须大于 0", check, vector)
+
+
 def first_of_month(column: str) -> ValueRule:
     def check(value: dt.date, _: Policy) -> str | None:
         return None if value.day == 1 else f"{value} 不是月份键；请写该月第一天 {value:%Y-%m}-01"
