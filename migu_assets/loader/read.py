@@ -241,7 +241,6 @@ def _open_csv(path: Path, forced: str | None) -> Source:
         return 0 if binary.closed else binary.raw.tell()
 
     def exact(kinds: dict[int, str]) -> Iterator[Batch]:
-        text.seek(0)
         binary.seek(0)
         nonlocal reader
         fresh = io.TextIOWrapper(binary, encoding=encoding, newline="")
@@ -279,7 +278,7 @@ def _open_csv(path: Path, forced: str | None) -> Source:
                 offset += piece.num_rows
                 if batch is not None:
                     yield batch
-        stream.close() if hasattr(stream, "close") else None
+        stream.close()
 
     return Source(path, header, size, bulk, lambda: min(done["bytes"], size), notes, text.close, exact)
 
