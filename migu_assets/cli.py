@@ -298,7 +298,13 @@ def init() -> None:
 @app.command()
 def load(
     table: str = typer.Argument(..., help="Source table, e.g. complaint_tickets"),
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV (UTF-8 / UTF-8-BOM) or XLSX file"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV (UTF-8, UTF-8 BOM, GB18030/GBK) or XLSX"),
+    encoding: str | None = typer.Option(None, "--encoding", help="Force the CSV encoding, e.g. gb18030"),
+    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet to read (default: the active visible one)"),
+    errors: Path | None = typer.Option(None, "--errors", dir_okay=False,
+                                       help="Write every failing cell (file, row, column, value, rule) to this CSV"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything, write nothing"),
+    show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar for large files"),
 ) -> None:
     """Validate a CSV/XLSX file against the data contract and load it; all or nothing."""
     from migu_assets.loader import LoadError, load_file
@@ -306,17 +312,52 @@ def load(
 
     engine = _engine()
     _require_schema(engine)
-    typer.echo(f"loading {file} into {table} …")
-    try:
-        result = load_file(
-            engine, table, file, load_policy_book().latest, progress=lambda line: typer.echo(f"  {line}")
-        )
-    except LoadError as exc:
-        typer.secho(f"rejected: {len(exc.messages)} problem(s); nothing was written", fg="red", err=True)
-        for message in exc.messages:
-            typer.echo(f"  {message}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"{table}: {result.inserted} rows inserted, {result.unchanged} already present")
+    typer.echo(f"导入 {file} → {table}{'（试运行）' if dry_run else ''} …")
+    with _load_progress(file, show_progress) as ticker:
+        try:
+            result = load_file(
+                engine, table, file, load_policy_book().latest, progress=lambda line: typer.echo(f"  {line}"),
+                encoding=encoding, sheet=sheet, errors=errors, dry_run=dry_run, ticker=ticker,
+            )
+        except LoadError as exc:
+            typer.secho(f"已拒绝：{exc.count or len(exc.messages):,} 处问题，没有写入任何数据", fg="red", err=True)
+            for message in exc.messages:
+                typer.echo(f"  {message}", err=True)
+            if errors is not None:
+                typer.echo(f"  每个出错的单元格见 {errors}", err=True)
+            raise typer.Exit(1) from None
+    for note in result.notes:
+        typer.echo(f"  注意：{note}")
+    verb = "将新增" if dry_run else "新增"
+    typer.echo(f"{table}：{verb} {result.inserted:,} 行，已存在且相同 {result.unchanged:,} 行"
+               + ("（试运行，未写入）" if dry_run else ""))
+
+
+class _load_progress:  # noqa: N801 — used as a context manager like a function
+    """A rich progress bar over the file's bytes (CSV) or rows (XLSX), only for files over 5 MB on a terminal."""
+
+    def __init__(self, file: Path, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty() and file.stat().st_size > 5_000_000
+        self.progress = None
+        self.task = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+        self.progress = Progress("读取并检查", BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("load", total=None)
+
+        def tick(done: int, total: int) -> None:
+            self.progress.update(self.task, completed=done, total=total or None)
+
+        return tick
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _write_demo(engine, *, partners, months, seed, start, replace, force, yes):

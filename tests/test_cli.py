@@ -31,7 +31,7 @@ def test_load_prints_progress_and_rejects_bad_files_whole(tmp_path):
     )
     result = runner.invoke(app, ["load", "partners", str(good)], env=env)
     assert result.exit_code == 0, result.output
-    assert "read 2 rows" in result.output and "2 rows inserted" in result.output
+    assert "已读取并逐列检查 2 行" in result.output and "新增 2 行" in result.output
     bad = tmp_path / "partners2.csv"
     bad.write_text(
         "partner_id,name,parent_company_id,on_network_rights_platform,cooperation_start\n"
@@ -40,8 +40,9 @@ def test_load_prints_progress_and_rejects_bad_files_whole(tmp_path):
     )
     result = runner.invoke(app, ["load", "partners", str(bad)], env=env)
     assert result.exit_code == 1
-    assert "row 2, column on_network_rights_platform" in result.output
-    assert "row 3, column cooperation_start" in result.output
+    lines = result.output.splitlines()  # one line per rule, naming the column and the rows
+    assert any("on_network_rights_platform" in line and "第 2 行" in line for line in lines), result.output
+    assert any("cooperation_start" in line and "第 3 行" in line for line in lines), result.output
     assert _count(url, schema.partners) == 2
 
 

@@ -1,7 +1,8 @@
 """The file loader against the data contract of SPEC §1 (on SQLite and PostgreSQL via the ``engine`` fixture).
 
-Every rejection test loads a file holding one good row and one bad row and checks three things: a LoadError,
-a message ``{file}: row {n}, column {col}: …`` naming the bad cell, and an unchanged table (all or nothing).
+Every rejection test loads a file holding one good row and one bad row and checks three things: a LoadError whose
+messages all name the file, a failing cell (``LoadError.cells``: row, column, reason in Chinese) naming the bad
+cell, and an unchanged table (all or nothing).
 """
 
 from __future__ import annotations
@@ -89,13 +90,14 @@ def fetch(engine: sa.Engine, table: str) -> list[dict]:
 
 
 def assert_rejected(engine, policy, table: str, path: Path, row: int, column: str, *fragments: str) -> LoadError:
-    """(a) LoadError, (b) a message naming file, row and column (with every fragment), (c) nothing written."""
+    """(a) LoadError whose messages name the file, (b) a failing cell at row and column (with every fragment in its
+    reason), (c) nothing written."""
     before = count(engine, table)
     with pytest.raises(LoadError) as info:
         load_file(engine, table, path, policy)
-    prefix = f"{path}: row {row}, column {column}: "
-    hits = [m for m in info.value.messages if m.startswith(prefix)]
-    assert hits, f"no message starting {prefix!r} in:\n{info.value}"
+    assert all(m.startswith(f"{path}: ") for m in info.value.messages), info.value.messages
+    hits = [c.reason for c in info.value.cells if c.row == row and c.column == column]
+    assert hits, f"no failing cell at row {row}, column {column} in:\n{info.value.cells}"
     for fragment in fragments:
         assert any(fragment in m for m in hits), f"{fragment!r} not in {hits}"
     assert count(engine, table) == before
@@ -119,15 +121,14 @@ def reject_many(engine, policy, tmp_path, table: str, column: str, cases: list[t
     for number, (_, fragment) in enumerate(cases, start=3):
         err = assert_rejected(engine, policy, table, path, number, column, fragment)
     assert err is not None
-    assert not [m for m in err.messages if m.startswith(f"{path}: row 2,")], err.messages
+    assert not [c for c in err.cells if c.row == 2], err.cells
     return err
 
 
 def reject_one(engine, policy, tmp_path, table: str, column: str, *fragments: str, **bad: str) -> LoadError:
     """A good row (row 2) and a bad one (row 3) whose cells are ``bad``: the bad one names ``column``."""
     err = reject_many(engine, policy, tmp_path, table, column, [(bad, fragments[0] if fragments else "")])
-    path = tmp_path / f"{table}.csv"
-    hits = [m for m in err.messages if m.startswith(f"{path}: row 3, column {column}: ")]
+    hits = [c.reason for c in err.cells if c.row == 3 and c.column == column]
     for fragment in fragments:
         assert any(fragment in m for m in hits), f"{fragment!r} not in {hits}"
     return err
@@ -170,7 +171,7 @@ def test_unknown_table_lists_the_known_tables(engine, policy, tmp_path):
     path = write_csv(tmp_path / "x.csv", [valid_row("partners", policy)])
     with pytest.raises(LoadError) as info:
         load_file(engine, "daily_complaint_counts", path, policy)
-    assert "unknown table 'daily_complaint_counts'" in str(info.value)
+    assert "未知的表 'daily_complaint_counts'" in str(info.value)
     assert all(name in str(info.value) for name in SOURCE_TABLES)
     assert count(engine, "partners") == 0
 
@@ -180,7 +181,7 @@ def test_missing_required_column_gives_one_message_naming_it(seeded, policy, tmp
     rows = [{k: v for k, v in valid_row("complaint_tickets", policy, ticket_id=f"T{i}").items() if k != "handled_at"}
             for i in range(5)]
     path = write_csv(tmp_path / "tickets.csv", rows)
-    err = assert_rejected(seeded, policy, "complaint_tickets", path, 1, "handled_at", "required column is missing")
+    err = assert_rejected(seeded, policy, "complaint_tickets", path, 1, "handled_at", "缺少必需的列")
     assert len(err.messages) == 1
 
 
@@ -189,7 +190,7 @@ def test_duplicated_header_column_is_rejected(engine, policy, tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("partner_id,name,name,parent_company_id,on_network_rights_platform,cooperation_start\n"
                     "P9,a,b,,true,2023-01-01\n", encoding="utf-8")
-    assert_rejected(engine, policy, "partners", path, 1, "name", "appears 2 times")
+    assert_rejected(engine, policy, "partners", path, 1, "name", "出现了 2 次")
 
 
 def test_extra_columns_are_ignored(engine, policy, tmp_path):
@@ -199,27 +200,33 @@ def test_extra_columns_are_ignored(engine, policy, tmp_path):
     assert result == LoadResult("partners", inserted=1, unchanged=0)
 
 
-def test_non_utf8_file_is_rejected_with_a_clear_message(engine, policy, tmp_path):
-    """SPEC §1 loader: files are UTF-8; a GBK file is a LoadError saying so, not a crash or mojibake."""
-    path = write_csv(tmp_path / "gbk.csv", [valid_row("partners", policy, name="中文名称")], encoding="gbk")
+def test_gbk_file_loads_and_a_foreign_encoding_is_rejected_with_a_clear_message(engine, policy, tmp_path):
+    """Issue 14: a CSV saved by Excel on Chinese Windows (GBK/GB18030) loads with its Chinese text intact; a file in
+    an encoding that is neither UTF-8 nor GB18030 is a LoadError saying so, not a crash or mojibake."""
+    path = write_csv(tmp_path / "gbk.csv", [valid_row("partners", policy, name="中文名称（北京）有限公司")], encoding="gbk")
+    result = load_file(engine, "partners", path, policy)
+    assert result.inserted == 1 and any("gb18030" in n for n in result.notes)
+    assert fetch(engine, "partners")[0]["name"] == "中文名称（北京）有限公司"
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("partner_id,name\nP8,中文\n".encode("utf-16"))
     with pytest.raises(LoadError) as info:
         load_file(engine, "partners", path, policy)
-    assert str(path) in str(info.value) and "not UTF-8" in str(info.value)
-    assert count(engine, "partners") == 0
+    assert str(path) in str(info.value) and "不是 UTF-8" in str(info.value)
+    assert count(engine, "partners") == 1
 
 
 def test_unreadable_files_are_load_errors(engine, policy, tmp_path):
     """SPEC §1 loader: CSV or XLSX only; anything else is a LoadError naming the file, and nothing is written."""
-    for name, content, expected in [("empty.csv", b"", "the file is empty"),
-                                    ("p.txt", b"partner_id\n", "unsupported file type .txt"),
-                                    ("broken.xlsx", b"not a zip", "not a readable XLSX"),
-                                    ("utf16.csv", "partner_id\n".encode("utf-16"), "not UTF-8")]:
+    for name, content, expected in [("empty.csv", b"", "文件是空的"),
+                                    ("p.txt", b"partner_id\n", "不支持的文件类型 .txt"),
+                                    ("broken.xlsx", b"not a zip", "不是可读的 XLSX"),
+                                    ("utf16.csv", "partner_id\n".encode("utf-16"), "不是 UTF-8")]:
         path = tmp_path / name
         path.write_bytes(content)
         with pytest.raises(LoadError) as info:
             load_file(engine, "partners", path, policy)
         assert str(info.value).startswith(f"{path}: ") and expected in str(info.value)
-    with pytest.raises(LoadError, match="no such file"):
+    with pytest.raises(LoadError, match="文件不存在"):
         load_file(engine, "partners", tmp_path / "missing.csv", policy)
     assert count(engine, "partners") == 0
 
@@ -302,7 +309,7 @@ def test_blank_lines_are_skipped_and_rows_keep_their_file_numbers(engine, policy
     path = tmp_path / "p.csv"
     path.write_text("partner_id,name,parent_company_id,on_network_rights_platform,cooperation_start\n"
                     "P1,a,,true,2023-01-01\n\n,,,,\nP2,b,,true,2023-13-01\n", encoding="utf-8")
-    err = assert_rejected(engine, policy, "partners", path, 5, "cooperation_start", "not a calendar date")
+    err = assert_rejected(engine, policy, "partners", path, 5, "cooperation_start", "不是日历上的日期")
     assert len(err.messages) == 1
 
 
@@ -313,13 +320,12 @@ def test_every_failure_is_reported_at_once(seeded, policy, tmp_path):
             valid_row("settlement_items", policy, item_id="I3", info_fee="-5", deductions="x", partner_id="P404")]
     path = write_csv(tmp_path / "items.csv", rows)
     err = assert_rejected(seeded, policy, "settlement_items", path, 2, "payment_method", "'cash'")
-    assert err.messages == [
-        f"{path}: row 2, column payment_method: 'cash' is not allowed; expected one of: phone_bill, third_party",
-        f"{path}: row 4, column partner_id: partner 'P404' does not exist in partners (load the partner first)",
-        f"{path}: row 4, column info_fee: -5 is below the minimum 0",
-        f"{path}: row 4, column deductions: 'x' is not a plain decimal number (digits and one '.', no thousands "
-        "separators)",
-    ]
+    assert [(c.row, c.column) for c in err.cells] == [(2, "payment_method"), (4, "deductions"), (4, "info_fee"),
+                                                       (4, "partner_id")]
+    reasons = [c.reason for c in err.cells]
+    assert reasons[0] == "'cash' 不是允许的取值；应为 phone_bill、third_party 之一"
+    assert "'x' 不是普通的数" in reasons[1] and "-5.00 小于最小值 0" in reasons[2] and "'P404'" in reasons[3]
+    assert len(err.messages) == 4 and all(m.startswith(f"{path}: ") for m in err.messages)  # one line per rule
 
 
 def test_header_only_file_loads_nothing(engine, policy, tmp_path):
@@ -336,8 +342,9 @@ def test_load_frame_uses_source_and_row_offset(seeded, policy):
                                                                      end_date="2023-12-31")])
     with pytest.raises(LoadError) as info:
         load_frame(seeded, "payment_holds", df, policy, source="holds.xlsx", row_offset=10)
-    assert info.value.messages == ["holds.xlsx: row 11, column end_date: end_date 2023-12-31 must be on or after "
-                                   "start_date 2024-01-01"]
+    assert [(c.row, c.column, c.reason) for c in info.value.cells] == [
+        (11, "end_date", "end_date 2023-12-31 必须不早于 start_date 2024-01-01")]
+    assert len(info.value.messages) == 1 and info.value.messages[0].startswith("holds.xlsx: ")
     df.loc[1, "end_date"] = pd.NA
     df.loc[0, "end_date"] = float("nan")
     assert load_frame(seeded, "payment_holds", df, policy, source="holds.xlsx") == LoadResult("payment_holds", 2, 0)
@@ -349,17 +356,17 @@ def test_load_frame_uses_source_and_row_offset(seeded, policy):
 
 def test_not_null_column_needs_a_value(engine, policy, tmp_path):
     """SPEC §1 partners: name (text) is not nullable — an empty cell is rejected."""
-    reject_one(engine, policy, tmp_path, "partners", "name", "a value is required", name="")
+    reject_one(engine, policy, tmp_path, "partners", "name", "必须填写", name="")
 
 
 def test_partner_id_must_be_non_empty(engine, policy, tmp_path):
     """SPEC §1 partners: partner_id non-empty — blank or whitespace-only is rejected."""
-    reject_one(engine, policy, tmp_path, "partners", "partner_id", "a value is required", partner_id="   ")
+    reject_one(engine, policy, tmp_path, "partners", "partner_id", "必须填写", partner_id="   ")
 
 
 def test_text_longer_than_the_column_is_rejected(engine, policy, tmp_path):
     """SPEC §1 types: text ids are VARCHAR(64) in schema.py; a longer one is a row error, not a database crash."""
-    reject_one(engine, policy, tmp_path, "partners", "partner_id", "at most 64", partner_id="P" * 65)
+    reject_one(engine, policy, tmp_path, "partners", "partner_id", "最多 64 个", partner_id="P" * 65)
 
 
 def test_booleans_accept_the_documented_words(seeded, policy, tmp_path):
@@ -375,22 +382,23 @@ def test_booleans_accept_the_documented_words(seeded, policy, tmp_path):
 
 def test_boolean_rejects_other_words(seeded, policy, tmp_path):
     """SPEC §1 bool columns: anything but the boolean words is rejected."""
-    reject_one(seeded, policy, tmp_path, "contracts", "qualification_ok", "'maybe' is not a boolean",
+    reject_one(seeded, policy, tmp_path, "contracts", "qualification_ok", "'maybe' 不是是/否值",
                qualification_ok="maybe")
 
 
-def test_date_must_be_iso(seeded, policy, tmp_path):
-    """SPEC §1 date columns: ISO dates YYYY-MM-DD only (and a real calendar day)."""
-    bad = ["2024/01/05", "05.01.2024", "2024-02-30", "2024-01-05T00:00:00", "20240105"]
+def test_date_must_be_a_documented_form(seeded, policy, tmp_path):
+    """SPEC §1 date columns (issue 14): 2024-03-01, 2024/3/1, 2024-3-1 or 2024年3月1日 — and a real calendar day; a
+    bare number, a timestamp or another order is rejected."""
+    bad = ["05.01.2024", "2024-02-30", "2024/2/30", "2024-01-05T00:00:00", "20240105", "45000", "24/1/5"]
     reject_many(seeded, policy, tmp_path, "major_violations", "occurred_on",
-                [({"occurred_on": b}, f"{b!r} is not") for b in bad])
+                [({"occurred_on": b}, f"{b!r} 不是") for b in bad])
 
 
 def test_timestamp_must_be_iso8601(seeded, policy, tmp_path):
     """SPEC preamble: timestamps in files are ISO 8601 with a time."""
     bad = ["2024-01-03", "2024/01/03 10:00", "yesterday", "2024-01-03T25:00:00", "2024-01-03T10:00:00 CST"]
     reject_many(seeded, policy, tmp_path, "major_violations", "recorded_at",
-                [({"recorded_at": b}, f"{b!r} is not") for b in bad])
+                [({"recorded_at": b}, f"{b!r} 不是") for b in bad])
 
 
 def test_timestamps_with_offset_are_converted_to_shanghai_and_naive_ones_are_local(seeded, policy, tmp_path):
@@ -421,10 +429,10 @@ def test_money_is_an_exact_decimal(seeded, policy, tmp_path):
 
 
 @pytest.mark.parametrize(("column", "cases"), [
-    ("info_fee", [("10.001", "more than 2 decimals"), ("1e3", "not a plain decimal"),
-                  ("1000000000000.00", "too large"), ("NaN", "not a plain decimal")]),
-    ("deductions", [("1,000.00", "no thousands separators"), ("0.125", "more than 2 decimals")]),
-    ("share_ratio", [("0.12345", "more than 4 decimals")]),
+    ("info_fee", [("10.001", "小数超过 2 位"), ("1e3", "不是普通的数"),
+                  ("1000000000000.00", "太大"), ("NaN", "不是普通的数")]),
+    ("deductions", [("1,000.00", "不要千分位逗号"), ("0.125", "小数超过 2 位")]),
+    ("share_ratio", [("0.12345", "小数超过 4 位")]),
 ])
 def test_decimal_columns_reject_bad_numbers(seeded, policy, tmp_path, column, cases):
     """SPEC preamble / §1: money has at most 2 decimals (NUMERIC(14,2)); share_ratio at most 4 (NUMERIC(6,4))."""
@@ -433,13 +441,13 @@ def test_decimal_columns_reject_bad_numbers(seeded, policy, tmp_path, column, ca
 
 def test_integer_column_rejects_fractions(seeded, policy, tmp_path):
     """SPEC §1 major_violations: violation_type is an int."""
-    reject_one(seeded, policy, tmp_path, "major_violations", "violation_type", "not a whole number",
+    reject_one(seeded, policy, tmp_path, "major_violations", "violation_type", "不是整数",
                violation_type="2.5")
 
 
 def test_month_keys_are_first_days(seeded, policy, tmp_path):
     """SPEC preamble: a month key is YYYY-MM-01 (partner_monthly_business, settlement_items, credit_issue_dates)."""
-    reject_one(seeded, policy, tmp_path, "settlement_items", "month", "use the month's first day 2024-01-01",
+    reject_one(seeded, policy, tmp_path, "settlement_items", "month", "请写该月第一天 2024-01-01",
                month="2024-01-15")
 
 
@@ -451,7 +459,7 @@ def test_primary_key_unique_within_the_file(engine, policy, tmp_path):
     rows = [valid_row("partners", policy, partner_id="P9"), valid_row("partners", policy, partner_id="P8"),
             valid_row("partners", policy, partner_id="P9", name="again")]
     path = write_csv(tmp_path / "p.csv", rows)
-    assert_rejected(engine, policy, "partners", path, 4, "partner_id", "duplicate primary key", "row 2")
+    assert_rejected(engine, policy, "partners", path, 4, "partner_id", "主键 partner_id='P9' 重复", "第 2 行")
 
 
 def test_composite_primary_key_unique_within_the_file(seeded, policy, tmp_path):
@@ -461,7 +469,7 @@ def test_composite_primary_key_unique_within_the_file(seeded, policy, tmp_path):
             valid_row("partner_monthly_business", policy, info_fee_revenue="1.00")]
     path = write_csv(tmp_path / "b.csv", rows)
     assert_rejected(seeded, policy, "partner_monthly_business", path, 4, "(partner_id, month)",
-                    "partner_id='P1', month=2024-01-01", "row 2")
+                    "partner_id='P1'、month=2024-01-01", "第 2 行")
 
 
 # ---------------------------------------------------------------- enums
@@ -508,28 +516,28 @@ def test_share_ratio_070_accepted_07001_rejected(seeded, policy, tmp_path):
     assert fetch(seeded, "settlement_items")[0]["share_ratio"] == Decimal("0.7000")
     bad = valid_row("settlement_items", policy, item_id="I2", share_ratio="0.7001")
     assert_rejected(seeded, policy, "settlement_items", write_csv(tmp_path / "bad.csv", [bad]), 2, "share_ratio",
-                    "0.7001 is above the maximum 0.7")
+                    "0.7001 大于最大值 0.7")
 
 
 def test_share_ratio_not_negative(seeded, policy, tmp_path):
     """SPEC §1 settlement_items: 0 ≤ share_ratio (0 itself is allowed)."""
     ok = valid_row("settlement_items", policy, item_id="I0", share_ratio="0")
     assert load_file(seeded, "settlement_items", write_csv(tmp_path / "ok.csv", [ok]), policy).inserted == 1
-    reject_one(seeded, policy, tmp_path, "settlement_items", "share_ratio", "below the minimum 0", item_id="I9",
+    reject_one(seeded, policy, tmp_path, "settlement_items", "share_ratio", "小于最小值 0", item_id="I9",
                share_ratio="-0.01")
 
 
 def test_settlement_amounts_not_negative(seeded, policy, tmp_path):
     """SPEC §1 settlement_items: info_fee ≥ 0, deductions ≥ 0 (0 itself is fine: the good row has deductions 0)."""
     for column in ("info_fee", "deductions"):
-        reject_one(seeded, policy, tmp_path, "settlement_items", column, "-0.01 is below the minimum 0",
+        reject_one(seeded, policy, tmp_path, "settlement_items", column, "-0.01 小于最小值 0",
                    **{column: "-0.01"})
 
 
 def test_monthly_business_amounts_not_negative(seeded, policy, tmp_path):
     """SPEC §1 partner_monthly_business: amounts ≥ 0 (info_fee_revenue, migu_purchases, migu_ad_spend)."""
     for column in ("info_fee_revenue", "migu_purchases", "migu_ad_spend"):
-        reject_one(seeded, policy, tmp_path, "partner_monthly_business", column, "-1 is below the minimum 0",
+        reject_one(seeded, policy, tmp_path, "partner_monthly_business", column, "-1.00 小于最小值 0",
                    month="2024-02-01", **{column: "-1"})
 
 
@@ -538,8 +546,8 @@ def test_violation_type_is_1_to_7(seeded, policy, tmp_path):
     ok = [valid_row("major_violations", policy, violation_id=f"OK{v}", violation_type=v) for v in ("1", "7")]
     assert load_file(seeded, "major_violations", write_csv(tmp_path / "ok.csv", ok), policy).inserted == 2
     reject_many(seeded, policy, tmp_path, "major_violations", "violation_type",
-                [({"violation_id": "V0", "violation_type": "0"}, "0 is below the minimum 1"),
-                 ({"violation_id": "V8", "violation_type": "8"}, "8 is above the maximum 7")])
+                [({"violation_id": "V0", "violation_type": "0"}, "0 小于最小值 1"),
+                 ({"violation_id": "V8", "violation_type": "8"}, "8 大于最大值 7")])
 
 
 # ---------------------------------------------------------------- cross-field rules
@@ -550,13 +558,13 @@ def test_due_at_not_before_created_at(seeded, policy, tmp_path):
     equal = valid_row("complaint_tickets", policy, ticket_id="T0", created_at="2024-01-03T02:00:00Z",
                       due_at="2024-01-03T10:00:00")
     assert load_file(seeded, "complaint_tickets", write_csv(tmp_path / "ok.csv", [equal]), policy).inserted == 1
-    reject_one(seeded, policy, tmp_path, "complaint_tickets", "due_at", "must be on or after created_at",
+    reject_one(seeded, policy, tmp_path, "complaint_tickets", "due_at", "必须不早于 created_at",
                due_at="2024-01-03T09:59:59")
 
 
 def test_contract_end_after_start(seeded, policy, tmp_path):
     """SPEC §1 contracts: end_date > start_date (the same day is rejected)."""
-    reject_one(seeded, policy, tmp_path, "contracts", "end_date", "must be after start_date", end_date="2023-01-01")
+    reject_one(seeded, policy, tmp_path, "contracts", "end_date", "必须晚于 start_date", end_date="2023-01-01")
 
 
 def test_payment_hold_end_not_before_start(seeded, policy, tmp_path):
@@ -566,7 +574,7 @@ def test_payment_hold_end_not_before_start(seeded, policy, tmp_path):
     assert load_file(seeded, "payment_holds", write_csv(tmp_path / "ok.csv", ok), policy).inserted == 2
     bad = [valid_row("payment_holds", policy, partner_id="P3", start_date="2024-03-01", end_date="2024-02-29")]
     assert_rejected(seeded, policy, "payment_holds", write_csv(tmp_path / "bad.csv", bad), 2, "end_date",
-                    "must be on or after start_date")
+                    "必须不早于 start_date")
 
 
 def test_approved_declaration_needs_review_date_and_minutes(seeded, policy, tmp_path):
@@ -575,7 +583,7 @@ def test_approved_declaration_needs_review_date_and_minutes(seeded, policy, tmp_
                         reviewed_on="", minutes_ref="")
     assert load_file(seeded, "importance_declarations", write_csv(tmp_path / "ok.csv", [pending]), policy).inserted
     for column in ("reviewed_on", "minutes_ref"):
-        reject_one(seeded, policy, tmp_path, "importance_declarations", column, "review_status is approved",
+        reject_one(seeded, policy, tmp_path, "importance_declarations", column, "审核状态是 approved",
                    declaration_id="D2", **{column: ""})
 
 
@@ -595,15 +603,15 @@ def test_partner_must_exist_in_the_warehouse(seeded, policy, tmp_path):
     tables = sorted(t for t, c in TABLES.items() if "partner_id" in c.columns and t != "partners")
     assert len(tables) == 9  # SPEC v2 adds exit_deductions
     for table in tables:
-        reject_one(seeded, policy, tmp_path, table, "partner_id", "partner 'P404' does not exist", partner_id="P404")
+        reject_one(seeded, policy, tmp_path, table, "partner_id", "partner_id 为 'P404' 的行", partner_id="P404")
 
 
 def test_authorising_parent_must_be_the_partners_parent(seeded, policy, tmp_path):
     """SPEC §1/§4.2: authorized_by_parent must equal the partner's parent_company_id."""
     err = reject_one(seeded, policy, tmp_path, "importance_declarations", "authorized_by_parent",
-                     "'G9' is not the parent company of partner 'P1'", authorized_by_parent="G9")
+                     "'G9' 不是合作方 'P1' 的母公司", authorized_by_parent="G9")
     assert "'G1'" in str(err)
-    reject_one(seeded, policy, tmp_path, "importance_declarations", "authorized_by_parent", "has no parent_company_id",
+    reject_one(seeded, policy, tmp_path, "importance_declarations", "authorized_by_parent", "没有母公司编号",
                partner_id="P3", authorized_by_parent="G1")
 
 
@@ -624,7 +632,7 @@ def test_second_subsidiary_approved_by_same_parent_is_rejected_against_the_wareh
                        authorized_by_parent="G1")
     path = write_csv(tmp_path / "second.csv", [second, first])  # the warehouse's holder wins, whatever the order
     err = assert_rejected(seeded, policy, "importance_declarations", path, 2, "authorized_by_parent", "独家授权",
-                          "exclusive authorisation", "'D1'", "'P1'", "in the warehouse")
+                          "'D1'", "'P1'", "仓库中已有")
     assert len(err.messages) == 1
 
 
@@ -636,7 +644,7 @@ def test_second_subsidiary_approved_by_same_parent_is_rejected_within_the_file(s
                       authorized_by_parent="G1")]
     path = write_csv(tmp_path / "both.csv", rows)
     assert_rejected(seeded, policy, "importance_declarations", path, 3, "authorized_by_parent", "独家授权",
-                    "declaration 'D1' (row 2)")
+                    "申报 'D1'，文件第 2 行")
 
 
 # ---------------------------------------------------------------- idempotency and conflicts
@@ -674,14 +682,15 @@ def test_changed_row_conflicts_and_is_not_overwritten(seeded, policy, tmp_path):
                valid_row("partner_monthly_business", policy, month="2024-02-01", migu_purchases="9.99")]
     path = write_csv(tmp_path / "b.csv", changed)
     assert_rejected(seeded, policy, "partner_monthly_business", path, 3, "migu_purchases",
-                    "conflicts with the existing row for key partner_id='P1', month=2024-02-01", "9.99")
+                    "与仓库中键为 partner_id='P1'、month=2024-02-01 的已有行冲突", "9.99")
     assert [r["migu_purchases"] for r in fetch(seeded, "partner_monthly_business")] == [Decimal("0.00")] * 2
 
 
 @pytest.mark.parametrize("table", ["partners", "partner_monthly_business"])
 def test_existing_keys_are_queried_in_chunks(engine, policy, tmp_path, monkeypatch, table):
-    """SPEC §1 loader: existing keys are looked up chunk by chunk (single and composite keys), none is missed."""
-    monkeypatch.setattr("migu_assets.loader.references.CHUNK", 3)
+    """SPEC §1 loader: a file streams through in batches (here of 3 rows) into the staging table; existing keys
+    (single and composite) are found set-based across every batch, none is missed."""
+    monkeypatch.setattr("migu_assets.loader.read.BATCH", 3)
     if table == "partners":
         rows = [valid_row(table, policy, partner_id=f"P{i}") for i in range(10)]
         changed = {"name": "改名"}
@@ -697,7 +706,7 @@ def test_existing_keys_are_queried_in_chunks(engine, policy, tmp_path, monkeypat
     assert load_file(engine, table, path, policy) == LoadResult(table, 0, 10)
     rows[8] = {**rows[8], **changed}
     assert_rejected(engine, policy, table, write_csv(tmp_path / "b.csv", rows), 10, next(iter(changed)),
-                    "conflicts with the existing row")
+                    "的已有行冲突")
 
 
 def test_full_width_digits_are_not_numbers(seeded, tmp_path, policy):
@@ -709,7 +718,7 @@ def test_full_width_digits_are_not_numbers(seeded, tmp_path, policy):
                     encoding="utf-8")
     with pytest.raises(LoadError) as err:
         load_file(seeded, "partner_monthly_business", path, policy)
-    assert f"{path}: row 2, column info_fee_revenue:" in str(err.value)
+    assert [(c.row, c.column) for c in err.value.cells] == [(2, "info_fee_revenue")]
 
 
 def test_a_huge_cell_gives_a_short_message(seeded, tmp_path, policy):
@@ -721,4 +730,4 @@ def test_a_huge_cell_gives_a_short_message(seeded, tmp_path, policy):
     with pytest.raises(LoadError) as err:
         load_file(seeded, "partner_monthly_business", path, policy)
     assert len(str(err.value)) < 1000
-    assert "100000 characters" in str(err.value)
+    assert "共 100000 个字符" in str(err.value)

@@ -7,21 +7,18 @@
   months were computed one by one or in one backfill.
 - :func:`cooperation_ended` — the ONE place that asks ``rules.settlement.cooperation_end`` (SPEC v2 §7) when a
   partner's cooperation ended, for 第十条注 ``lapsed_on``.
-- :func:`unknown_measure_ids` / :func:`executed_before_month` — the loader's checks of ``measure_executions``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
 
-import pandas as pd
 import sqlalchemy as sa
 
 from migu_assets import vocabulary as L
 from migu_assets.compute.settlement import contracts_and_decisions, partner_violations
-from migu_assets.policy import Policy, PolicyBook
+from migu_assets.policy import PolicyBook
 from migu_assets.rules import credit as credit_rules
 from migu_assets.rules import measures as rules
 from migu_assets.rules import settlement as settlement_rules
@@ -165,40 +162,3 @@ def ledger_rows(
 
 # ---------------------------------------------------------------- loader checks of measure_executions (SPEC §1)
 _TYPES = {"measure_id": str, "executed_on": dt.date}
-
-
-def _present(frame: pd.DataFrame, columns: list[str]) -> Iterator[tuple[int, tuple]]:
-    """(position, values) of the rows whose ``columns`` hold well-typed values (a bad cell is reported elsewhere)."""
-    for position, values in enumerate(zip(*(frame[c].tolist() for c in columns), strict=True)):
-        if all(isinstance(v, _TYPES[c]) for c, v in zip(columns, values, strict=True)):
-            yield position, values
-
-
-def _measure_months(conn: sa.Connection, ids: list[str]) -> dict[str, dt.date]:
-    m = s.measures
-    out: dict[str, dt.date] = {}
-    distinct = list(dict.fromkeys(ids))
-    for start in range(0, len(distinct), 500):
-        chunk = distinct[start : start + 500]
-        for mid, month in conn.execute(sa.select(m.c.measure_id, m.c.month).where(m.c.measure_id.in_(chunk))):
-            out[mid] = as_date(month)
-    return out
-
-
-def unknown_measure_ids(conn: sa.Connection, frame: pd.DataFrame, _: Policy) -> Iterator[tuple[int, str]]:
-    """SPEC §1 measure_executions: ``measure_id`` names a row of ``measures`` (compute the month first)."""
-    rows = list(_present(frame, ["measure_id"]))
-    known = _measure_months(conn, [mid for _, (mid,) in rows])
-    for position, (mid,) in rows:
-        if mid not in known:
-            yield position, f"measure {mid!r} does not exist in measures (compute its month first, or check the id)"
-
-
-def executed_before_month(conn: sa.Connection, frame: pd.DataFrame, _: Policy) -> Iterator[tuple[int, str]]:
-    """SPEC §1 measure_executions: a measure cannot be executed before its month begins."""
-    rows = list(_present(frame, ["measure_id", "executed_on"]))
-    months = _measure_months(conn, [mid for _, (mid, _on) in rows])
-    for position, (mid, executed_on) in rows:
-        month = months.get(mid)
-        if month is not None and executed_on < month:
-            yield position, f"executed_on {executed_on} is before the month {month:%Y-%m} of measure {mid!r}"

@@ -1,35 +1,43 @@
 """The data contract of SPEC §1, one :class:`TableContract` per source table.
 
 Column names, types, NOT NULL and primary keys come from the SQLAlchemy tables in ``warehouse/schema.py``; this
-module adds the rules of SPEC §1 that a column type cannot say, each named and tied to its SPEC text. Values that
-the credit office may change (event types, company items, the share-ratio cap) are read from the policy file.
+module adds the rules of SPEC §1 that a column type cannot say, each named, tied to its SPEC text (``spec``, for
+developers) and described in the words an operator reads (``title``). Values that the credit office may change
+(event types, company items, the share-ratio cap) are read from the policy file.
 
-A rule returns ``None`` when the value or row is fine and otherwise the reason, in words an operator can act on.
-Rules only ever see well-typed values: a cell that failed its type check is reported once, by the type check.
+Every rule has two faces: ``vector`` marks the failing rows of a whole column (or several) at once, and ``check``
+explains one failing value or row. Warehouse rules (:class:`DbRule`) are SQL over the staging table that holds
+the file (:mod:`stage`), so references, 独家授权 and sum bounds are checked set-based. Adding a table is adding one
+entry to :data:`CONTRACTS` built from these rules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from migu_assets.compute import measures
-from migu_assets.loader import references
+from migu_assets.loader.labels import label
 from migu_assets.loader.values import ColumnType, column_type, show
 from migu_assets.policy import Policy
 from migu_assets.vocabulary import EXIT_DEDUCTION_KINDS
 from migu_assets.warehouse import schema
 
+if TYPE_CHECKING:
+    from migu_assets.loader.stage import Stage
+
 ValueCheck = Callable[[Any, Policy], str | None]
+ValueVector = Callable[[pa.Array, Policy], pa.Array]  # True where the value breaks the rule
 RowCheck = Callable[[Mapping[str, Any], Policy], str | None]
-DbCheck = Callable[[sa.Connection, pd.DataFrame, Policy], Iterable[tuple[int, str]]]
+RowVector = Callable[[Mapping[str, pa.Array], Policy], pa.Array]
+DbCheck = Callable[[sa.Connection, "Stage", Policy], Iterable[tuple[int, Any, str]]]  # (row number, value, reason)
 Bound = Callable[[Policy], Decimal | int]
 
 
@@ -40,7 +48,9 @@ class ValueRule:
     name: str
     spec: str
     column: str
+    title: str
     check: ValueCheck
+    vector: ValueVector
 
 
 @dataclass(frozen=True)
@@ -51,16 +61,19 @@ class RowRule:
     spec: str
     column: str
     inputs: tuple[str, ...]
+    title: str
     check: RowCheck
+    vector: RowVector
 
 
 @dataclass(frozen=True)
 class DbRule:
-    """A rule that needs rows already in the warehouse (references, exclusivity)."""
+    """A rule that needs rows already in the warehouse (references, exclusivity, sums): SQL on the staging table."""
 
     name: str
     spec: str
     column: str
+    title: str
     check: DbCheck
 
 
@@ -93,6 +106,13 @@ class TableContract:
     def primary_key(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.table.primary_key.columns)
 
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        """Text columns holding identifiers (the primary key, ``*_id``, the authorising parent): normalised (NFKC,
+        no BOM or zero-width characters) so that look-alike keys are one key."""
+        return frozenset(c for c in self.columns if self.types[c].kind == "text"
+                         and (c in self.primary_key or c.endswith("_id") or c == "authorized_by_parent"))
+
 
 # ---------------------------------------------------------------- fixed vocabularies of SPEC §1 (not policy numbers)
 COMPLAINT_CATEGORIES = ("uninformed_subscription", "other")  # SPEC §1 complaint_tickets.category
@@ -101,24 +121,44 @@ PAYMENT_METHODS = ("phone_bill", "third_party")  # SPEC §1 settlement_items.pay
 VIOLATION_TYPES = range(1, 8)  # SPEC §1 major_violations.violation_type: 附件8 items 1–7
 
 
+def _bad(mask: pa.Array) -> pa.Array:
+    """A rule's verdict with nulls (empty or invalid inputs) counted as fine."""
+    return pc.fill_null(mask, False)
+
+
 # ---------------------------------------------------------------- rule builders
-def one_of(allowed: Callable[[Policy], Iterable[str]]) -> ValueCheck:
+def one_of(column: str, allowed: Callable[[Policy], Iterable[str]], *, spec: str, name: str | None = None) -> ValueRule:
     def check(value: Any, policy: Policy) -> str | None:
         options = list(allowed(policy))
-        return None if value in options else f"{show(value)} is not allowed; expected one of: {', '.join(options)}"
+        return None if value in options else f"{show(value)} 不是允许的取值；应为 {'、'.join(options)} 之一"
 
-    return check
+    def vector(values: pa.Array, policy: Policy) -> pa.Array:
+        return _bad(pc.invert(pc.is_in(values, value_set=pa.array(list(allowed(policy)), pa.string()))))
+
+    return ValueRule(name or f"{column}_enum", spec, column, f"{label(column)}的取值不在允许范围内", check, vector)
 
 
-def between(low: Bound | None, high: Bound | None) -> ValueCheck:
+def _scalar(bound: Decimal | int, like: pa.DataType) -> pa.Scalar:
+    return pa.scalar(Decimal(str(bound)) if pa.types.is_decimal(like) else bound).cast(like)
+
+
+def between(column: str, low: Bound | None, high: Bound | None, *, spec: str, name: str, title: str) -> ValueRule:
     def check(value: Any, policy: Policy) -> str | None:
         if low is not None and value < low(policy):
-            return f"{show(value)} is below the minimum {low(policy)}"
+            return f"{show(value)} 小于最小值 {low(policy)}"
         if high is not None and value > high(policy):
-            return f"{show(value)} is above the maximum {high(policy)}"
+            return f"{show(value)} 大于最大值 {high(policy)}"
         return None
 
-    return check
+    def vector(values: pa.Array, policy: Policy) -> pa.Array:
+        bad = pa.array([False] * len(values))
+        if low is not None:
+            bad = pc.or_(bad, _bad(pc.less(values, _scalar(low(policy), values.type))))
+        if high is not None:
+            bad = pc.or_(bad, _bad(pc.greater(values, _scalar(high(policy), values.type))))
+        return bad
+
+    return ValueRule(name, spec, column, title, check, vector)
 
 
 def _zero(_: Policy) -> int:
@@ -126,14 +166,30 @@ def _zero(_: Policy) -> int:
 
 
 def non_negative(column: str, spec: str) -> ValueRule:
-    return ValueRule(f"{column}_non_negative", spec, column, between(_zero, None))
+    return between(column, _zero, None, spec=spec, name=f"{column}_non_negative", title=f"{label(column)}不能为负数")
+
+
+def positive(column: str, spec: str) -> ValueRule:
+    """``column > 0`` (e.g. an amount that must be a real deduction)."""
+
+    def check(value: Any, _: Policy) -> str | None:
+        return None if value > 0 else f"{show(value)} 必须大于 0"
+
+    def vector(values: pa.Array, _: Policy) -> pa.Array:
+        return _bad(pc.less_equal(values, _scalar(0, values.type)))
+
+    return ValueRule(f"{column}_positive", spec, column, f"{label(column)}必须大于 0", check, vector)
 
 
 def first_of_month(column: str) -> ValueRule:
     def check(value: dt.date, _: Policy) -> str | None:
-        return None if value.day == 1 else f"{value} is not a month key; use the month's first day {value:%Y-%m}-01"
+        return None if value.day == 1 else f"{value} 不是月份键；请写该月第一天 {value:%Y-%m}-01"
 
-    return ValueRule(f"{column}_first_of_month", "SPEC preamble: a month key is YYYY-MM-01", column, check)
+    def vector(values: pa.Array, _: Policy) -> pa.Array:
+        return _bad(pc.not_equal(pc.day(values), 1))
+
+    return ValueRule(f"{column}_first_of_month", "SPEC preamble: a month key is YYYY-MM-01", column,
+                     f"{label(column)}必须是某月第一天（YYYY-MM-01）", check, vector)
 
 
 def not_before(column: str, earlier: str, *, strictly: bool = False, spec: str) -> RowRule:
@@ -146,89 +202,197 @@ def not_before(column: str, earlier: str, *, strictly: bool = False, spec: str) 
         bad = later_value <= earlier_value if strictly else later_value < earlier_value
         if not bad:
             return None
-        relation = "after" if strictly else "on or after"
-        return f"{column} {show(later_value)} must be {relation} {earlier} {show(earlier_value)}"
+        relation = "晚于" if strictly else "不早于"
+        return f"{column} {show(later_value)} 必须{relation} {earlier} {show(earlier_value)}"
+
+    def vector(cols: Mapping[str, pa.Array], _: Policy) -> pa.Array:
+        compare = pc.less_equal if strictly else pc.less
+        return _bad(compare(cols[column], cols[earlier]))
 
     relation_name = "after" if strictly else "not_before"
-    return RowRule(f"{column}_{relation_name}_{earlier}", spec, column, (column, earlier), check)
+    title = f"{label(column)}必须{'晚于' if strictly else '不早于'}{label(earlier)}"
+    return RowRule(f"{column}_{relation_name}_{earlier}", spec, column, (column, earlier), title, check, vector)
 
 
-def required_when(column: str, inputs: tuple[str, ...], condition: Callable[[Mapping[str, Any], Policy], str | None],
-                  *, name: str, spec: str) -> RowRule:
-    """``column`` needs a value when ``condition`` returns a description of why."""
+def required_when(column: str, field: str, values: Callable[[Policy], Iterable[str]], why: Callable[[str, Policy], str],
+                  *, name: str, spec: str, title: str) -> RowRule:
+    """``column`` needs a value when ``field`` holds one of ``values``; ``why`` says so for a given value."""
 
     def check(row: Mapping[str, Any], policy: Policy) -> str | None:
-        if row[column] is not None:
+        if row[column] is not None or row[field] not in set(values(policy)):
             return None
-        why = condition(row, policy)
-        return None if why is None else f"a value is required because {why}"
+        return f"必须填写，因为{why(row[field], policy)}"
 
-    return RowRule(name, spec, column, (column, *inputs), check)
+    def vector(cols: Mapping[str, pa.Array], policy: Policy) -> pa.Array:
+        when = pc.is_in(cols[field], value_set=pa.array(list(values(policy)), pa.string()))
+        return _bad(pc.and_(pc.is_null(cols[column]), when))
+
+    return RowRule(name, spec, column, (column, field), title, check, vector)
 
 
-def _approved(row: Mapping[str, Any], _: Policy) -> str | None:
-    return "review_status is approved" if row["review_status"] == "approved" else None
+def _provincial_events(policy: Policy) -> list[str]:
+    return [k for k, rule in policy.control.events.items() if rule.requires_province]
 
 
-def _province_event(row: Mapping[str, Any], policy: Policy) -> str | None:
-    rule = policy.control.events.get(row["event_type"])
-    if rule is not None and rule.requires_province:
-        return f"event_type {row['event_type']} ({rule.label}) applies to one province"
-    return None
+def _province_why(event_type: str, policy: Policy) -> str:
+    return f"事件类型 {event_type}（{policy.control.events[event_type].label}）只适用于一个省份"
+
+
+# ---------------------------------------------------------------- warehouse rules: SQL on the staging table
+def references(column: str, target: sa.Table, target_column: str, *, spec: str, name: str) -> DbRule:
+    """Every value of ``column`` names a row of ``target`` (already in the warehouse)."""
+
+    def check(conn: sa.Connection, stage: Stage, _: Policy) -> Iterator[tuple[int, Any, str]]:
+        s, t = stage.table, target
+        query = (sa.select(s.c.__row__, s.c[column]).where(s.c[column].is_not(None))
+                 .where(~sa.exists().where(t.c[target_column] == s.c[column])).order_by(s.c.__row__))
+        for row_number, value in conn.execute(query):
+            yield row_number, value, (f"{target.name} 中没有 {target_column} 为 {show(value)} 的行"
+                                      f"（请先导入 {target.name}）")
+
+    title = f"{label(column)}必须是{target.name}中已有的编号"
+    return DbRule(name, spec, column, title, check)
+
+
+def sum_below(columns: tuple[str, ...], group_by: tuple[str, ...], *, spec: str) -> list[DbRule]:
+    """Σ ``column`` per ``group_by`` — over the file's new rows and the warehouse's rows — stays below the column's
+    NUMERIC(p, s) limit, so every sum the product makes from it fits the same type (the load fails, not the run)."""
+    rules = []
+    for column in columns:
+        def check(conn: sa.Connection, stage: Stage, _: Policy, column: str = column) -> Iterator[tuple[int, Any, str]]:
+            s, t = stage.table, stage.target
+            ct = column_type(t.c[column])
+            limit = Decimal(10) ** (ct.precision - ct.scale)
+            key = stage.contract.primary_key
+            new = (sa.select(*(s.c[g] for g in group_by), s.c[column].label("v"), s.c.__row__)
+                   .where(s.c[column].is_not(None), *(s.c[g].is_not(None) for g in group_by))
+                   .where(~sa.exists().where(*(t.c[k] == s.c[k] for k in key))))
+            touched = sa.select(*(s.c[g] for g in group_by)).distinct()
+            old = (sa.select(*(t.c[g] for g in group_by), t.c[column].label("v"), sa.literal(None).label("__row__"))
+                   .where(sa.tuple_(*(t.c[g] for g in group_by)).in_(touched) if len(group_by) > 1
+                          else t.c[group_by[0]].in_(touched)))
+            both = sa.union_all(new, old).subquery()
+            query = (sa.select(*(both.c[g] for g in group_by), sa.func.sum(both.c.v), sa.func.max(both.c.__row__))
+                     .group_by(*(both.c[g] for g in group_by))
+                     .having(sa.func.sum(both.c.v) >= limit))  # the column's type scales it (cents on SQLite)
+            for *keys, total, last_row in conn.execute(query):
+                where = "、".join(f"{g}={show(v)}" for g, v in zip(group_by, keys, strict=True))
+                yield last_row, total, (f"{where} 的 {column} 合计（含仓库中已有的行）将达 {total:.2f}，超过上限 "
+                                        f"{limit - Decimal('0.01')}；请拆分或核对金额")
+
+        title = f"同一{'、'.join(label(g) for g in group_by)}的{label(column)}合计不能超过 NUMERIC 上限"
+        rules.append(DbRule(f"{column}_sum_fits", spec, column, title, check))
+    return rules
+
+
+def _authorised_by_own_parent(conn: sa.Connection, stage: Stage, _: Policy) -> Iterator[tuple[int, Any, str]]:
+    """SPEC §4.2: a subsidiary carries its parent's item only when ``authorized_by_parent`` names that parent."""
+    s, p = stage.table, schema.partners
+    query = (sa.select(s.c.__row__, s.c.authorized_by_parent, s.c.partner_id, p.c.parent_company_id)
+             .join(p, p.c.partner_id == s.c.partner_id)
+             .where(s.c.authorized_by_parent.is_not(None))
+             .where(sa.or_(p.c.parent_company_id.is_(None), p.c.parent_company_id != s.c.authorized_by_parent))
+             .order_by(s.c.__row__))
+    for row_number, named, pid, actual in conn.execute(query):
+        has = f"它的母公司编号是 {show(actual)}" if actual else "它没有母公司编号（parent_company_id）"
+        yield row_number, named, f"{show(named)} 不是合作方 {show(pid)} 的母公司（{has}）"
+
+
+def _exclusive_authorisation(conn: sa.Connection, stage: Stage, _: Policy) -> Iterator[tuple[int, Any, str]]:
+    """SPEC §1/§4.2 独家授权: at most one subsidiary holds an approved declaration authorised by a given parent.
+
+    The holder of a parent is its approved declaration already in the warehouse (the oldest id if the warehouse
+    already breaks the rule), else the first approved row of the file; every other subsidiary's approved row fails.
+    A file row that is already in the warehouse holds for its own subsidiary, so re-loading it is not an error.
+    """
+    s, d = stage.table, schema.importance_declarations
+    cand = (sa.select(s.c.__row__.label("row"), s.c.declaration_id, s.c.partner_id,
+                      s.c.authorized_by_parent.label("parent"))
+            .where(s.c.review_status == "approved", s.c.authorized_by_parent.is_not(None),
+                   s.c.declaration_id.is_not(None), s.c.partner_id.is_not(None))).cte("cand")
+    ranked_wh = (sa.select(d.c.authorized_by_parent.label("parent"), d.c.partner_id, d.c.declaration_id,
+                           sa.func.row_number().over(partition_by=d.c.authorized_by_parent,
+                                                     order_by=d.c.declaration_id).label("rn"))
+                 .where(d.c.review_status == "approved",
+                        d.c.authorized_by_parent.in_(sa.select(cand.c.parent)))).subquery("wh")
+    ranked_file = (sa.select(cand.c.parent, cand.c.partner_id, cand.c.declaration_id, cand.c.row,
+                             sa.func.row_number().over(partition_by=cand.c.parent, order_by=cand.c.row).label("rn"))
+                   ).subquery("fi")
+    holder_pid = sa.func.coalesce(ranked_wh.c.partner_id, ranked_file.c.partner_id)
+    query = (sa.select(cand.c.row, cand.c.parent, holder_pid, sa.func.coalesce(ranked_wh.c.declaration_id,
+                                                                               ranked_file.c.declaration_id),
+                       ranked_wh.c.partner_id.is_(None), ranked_file.c.row)
+             .select_from(cand.join(ranked_file, sa.and_(ranked_file.c.parent == cand.c.parent, ranked_file.c.rn == 1))
+                          .outerjoin(ranked_wh, sa.and_(ranked_wh.c.parent == cand.c.parent, ranked_wh.c.rn == 1)))
+             .where(holder_pid != cand.c.partner_id).order_by(cand.c.row))
+    for row_number, parent, other_pid, other_id, from_file, first_row in conn.execute(query):
+        where = f"文件第 {first_row} 行" if from_file else "仓库中已有"
+        yield row_number, parent, (
+            f"独家授权：母公司 {show(parent)} 已授权子公司 {show(other_pid)}"
+            f"（已批准的申报 {show(other_id)}，{where}）；"
+            "同一母公司只能授权一家子公司持有已批准的申报"
+        )
+
+
+def _executed_before_month(conn: sa.Connection, stage: Stage, _: Policy) -> Iterator[tuple[int, Any, str]]:
+    """SPEC v2 §1/§5a measure_executions: a measure cannot be executed before its month begins."""
+    s, m = stage.table, schema.measures
+    query = (sa.select(s.c.__row__, s.c.executed_on, m.c.month, m.c.measure_id)
+             .join(m, m.c.measure_id == s.c.measure_id).where(s.c.executed_on < m.c.month).order_by(s.c.__row__))
+    for row_number, executed_on, month, mid in conn.execute(query):
+        yield row_number, executed_on, f"{show(executed_on)} 早于措施 {show(mid)} 所属的月份 {str(month)[:7]}"
 
 
 # ---------------------------------------------------------------- the contracts
 S = "SPEC §1"
 
-PARTNER_EXISTS = DbRule(
-    "partner_exists", f"{S}: every partner_id refers to a row of partners", "partner_id", references.partner_exists,
-)
+PARTNER_EXISTS = references("partner_id", schema.partners, "partner_id", name="partner_exists",
+                            spec=f"{S}: every partner_id refers to a row of partners")
 
 CONTRACTS: tuple[TableContract, ...] = (
     TableContract(schema.partners, f"{S} partners (partner_id non-empty = NOT NULL)"),
     TableContract(
         schema.complaint_tickets, f"{S} complaint_tickets",
-        value_rules=(
-            ValueRule("category_enum", f"{S} complaint_tickets: category ∈ {{uninformed_subscription, other}}",
-                      "category", one_of(lambda _: COMPLAINT_CATEGORIES)),
-        ),
+        value_rules=(one_of("category", lambda _: COMPLAINT_CATEGORIES,
+                            spec=f"{S} complaint_tickets: category ∈ {{uninformed_subscription, other}}"),),
         row_rules=(not_before("due_at", "created_at", spec=f"{S} complaint_tickets: due_at ≥ created_at"),),
         db_rules=(PARTNER_EXISTS,),
     ),
     TableContract(
         schema.control_events, f"{S} control_events",
-        value_rules=(
-            ValueRule("event_type_enum", f"{S} control_events: event_type ∈ §6 list (policy control.events)",
-                      "event_type", one_of(lambda p: p.control.events)),
-        ),
+        value_rules=(one_of("event_type", lambda p: p.control.events,
+                            spec=f"{S} control_events: event_type ∈ §6 list (policy control.events)"),),
         row_rules=(
-            required_when("province", ("event_type",), _province_event, name="province_for_provincial_event",
+            required_when("province", "event_type", _provincial_events, _province_why,
+                          name="province_for_provincial_event",
                           spec=f"{S}/§6 control_events: a provincial event (policy requires_province) names its "
-                               "province; null = nationwide"),
+                               "province; null = nationwide",
+                          title=f"省级事件必须填写{label('province')}"),
         ),
         db_rules=(PARTNER_EXISTS,),
     ),
     TableContract(
         schema.importance_declarations, f"{S} importance_declarations",
         value_rules=(
-            ValueRule("item_enum", f"{S}/§4.2 importance_declarations: item ∈ policy importance.company_items",
-                      "item", one_of(lambda p: p.importance.company_items)),
-            ValueRule("review_status_enum", f"{S} importance_declarations: review_status ∈ {{pending, approved, "
-                      "rejected}}", "review_status", one_of(lambda _: REVIEW_STATUSES)),
+            one_of("item", lambda p: p.importance.company_items,
+                   spec=f"{S}/§4.2 importance_declarations: item ∈ policy importance.company_items"),
+            one_of("review_status", lambda _: REVIEW_STATUSES,
+                   spec=f"{S} importance_declarations: review_status ∈ {{pending, approved, rejected}}"),
         ),
-        row_rules=(
-            required_when("reviewed_on", ("review_status",), _approved, name="approved_needs_reviewed_on",
-                          spec=f"{S} importance_declarations: approved needs reviewed_on"),
-            required_when("minutes_ref", ("review_status",), _approved, name="approved_needs_minutes_ref",
-                          spec=f"{S} importance_declarations: approved needs minutes_ref"),
+        row_rules=tuple(
+            required_when(column, "review_status", lambda _: ("approved",), lambda *_: "审核状态是 approved（已批准）",
+                          name=f"approved_needs_{column}", spec=f"{S} importance_declarations: approved needs {column}",
+                          title=f"已批准的申报必须填写{label(column)}")
+            for column in ("reviewed_on", "minutes_ref")
         ),
         db_rules=(
             PARTNER_EXISTS,
             DbRule("authorised_by_own_parent", f"{S}/§4.2: authorized_by_parent names the partner's parent company",
-                   "authorized_by_parent", references.authorised_by_own_parent),
+                   "authorized_by_parent", f"{label('authorized_by_parent')}必须是该合作方的母公司",
+                   _authorised_by_own_parent),
             DbRule("exclusive_authorisation", f"{S}/§4.2: at most one subsidiary holds an approved declaration "
                    "authorised by a given parent (独家授权)", "authorized_by_parent",
-                   references.exclusive_authorisation),
+                   "独家授权：同一母公司只能授权一家子公司", _exclusive_authorisation),
         ),
     ),
     TableContract(
@@ -244,14 +408,22 @@ CONTRACTS: tuple[TableContract, ...] = (
         schema.settlement_items, f"{S} settlement_items",
         value_rules=(
             first_of_month("month"),
-            ValueRule("payment_method_enum", f"{S} settlement_items: payment_method ∈ {{phone_bill, third_party}}",
-                      "payment_method", one_of(lambda _: PAYMENT_METHODS)),
+            one_of("payment_method", lambda _: PAYMENT_METHODS,
+                   spec=f"{S} settlement_items: payment_method ∈ {{phone_bill, third_party}}"),
             non_negative("info_fee", f"{S} settlement_items: info_fee ≥ 0"),
-            ValueRule("share_ratio_range", f"{S} settlement_items: 0 ≤ share_ratio ≤ policy settlement.max_share_ratio"
-                      " (第四条)", "share_ratio", between(_zero, lambda p: p.settlement.max_share_ratio)),
+            between("share_ratio", _zero, lambda p: p.settlement.max_share_ratio, name="share_ratio_range",
+                    spec=f"{S} settlement_items: 0 ≤ share_ratio ≤ policy settlement.max_share_ratio (第四条)",
+                    title=f"{label('share_ratio')}必须在 0 与分成上限（第四条）之间"),
             non_negative("deductions", f"{S} settlement_items: deductions ≥ 0"),
         ),
-        db_rules=(PARTNER_EXISTS,),
+        db_rules=(
+            PARTNER_EXISTS,
+            # §7 sums a partner's month (gross, partner_share) and carries deductions over months (carried_in)
+            *sum_below(("info_fee",), ("partner_id", "month"), spec=f"{S}/§7: a partner-month's Σ info_fee fits "
+                       "NUMERIC(14,2)"),
+            *sum_below(("deductions",), ("partner_id",), spec=f"{S}/§7: a partner's Σ deductions (carried as "
+                       "negative settlements) fits NUMERIC(14,2)"),
+        ),
     ),
     TableContract(
         schema.payment_holds, f"{S} payment_holds (PK partner_id, start_date)",
@@ -261,8 +433,9 @@ CONTRACTS: tuple[TableContract, ...] = (
     TableContract(
         schema.major_violations, f"{S} major_violations",
         value_rules=(
-            ValueRule("violation_type_range", f"{S} major_violations: violation_type int 1–7 (附件8 item)",
-                      "violation_type", between(lambda _: VIOLATION_TYPES.start, lambda _: VIOLATION_TYPES.stop - 1)),
+            between("violation_type", lambda _: VIOLATION_TYPES.start, lambda _: VIOLATION_TYPES.stop - 1,
+                    name="violation_type_range", spec=f"{S} major_violations: violation_type int 1–7 (附件8 item)",
+                    title=f"{label('violation_type')}必须是附件8的第 1–7 项"),
         ),
         db_rules=(PARTNER_EXISTS,),
     ),
@@ -278,19 +451,18 @@ CONTRACTS: tuple[TableContract, ...] = (
     TableContract(
         schema.measure_executions, f"{S}/§5a measure_executions (PK measure_id: one execution per measure)",
         db_rules=(
-            DbRule("measure_exists", f"{S}/§5a measure_executions: measure_id names a row of measures", "measure_id",
-                   measures.unknown_measure_ids),
-            DbRule("not_before_measure_month", f"{S}/§5a measure_executions: executed no earlier than the "
-                   "measure's month", "executed_on", measures.executed_before_month),
+            references("measure_id", schema.measures, "measure_id", name="measure_exists",
+                       spec=f"{S}/§5a measure_executions: measure_id names a row of measures"),
+            DbRule("not_before_measure_month", f"{S}/§5a measure_executions: executed no earlier than the measure's "
+                   "month", "executed_on", "执行日期不能早于该措施所属的月份", _executed_before_month),
         ),
     ),
     TableContract(
         schema.exit_deductions, f"{S} exit_deductions (deducted at the end of the 第二十四条 clearing period, §7)",
         value_rules=(
-            ValueRule("kind_enum", f"{S} exit_deductions: kind ∈ {{penalty, audit, unpaid_fees, other}}",
-                      "kind", one_of(lambda _: tuple(EXIT_DEDUCTION_KINDS))),
-            ValueRule("amount_positive", f"{S} exit_deductions: amount > 0", "amount",
-                      lambda v, _: None if v > 0 else f"{show(v)} must be greater than 0"),
+            one_of("kind", lambda _: tuple(EXIT_DEDUCTION_KINDS), spec=f"{S} exit_deductions: kind ∈ "
+                   "{penalty, audit, unpaid_fees, other}"),
+            positive("amount", f"{S} exit_deductions: amount > 0"),
         ),
         db_rules=(PARTNER_EXISTS,),
     ),

@@ -1,8 +1,11 @@
 """Load a CSV/XLSX file (or a frame of text cells) into one SPEC §1 source table, all or nothing.
 
-Steps: header → typed cells → contract checks (pandera, :mod:`validate`) → warehouse checks (references,
-独家授权, existing keys) → insert the new rows. Everything after reading runs in one transaction; if any row of
-the batch fails, every failure is reported in one :class:`LoadError` and nothing is written.
+The file streams through in batches (:mod:`read`): each batch is converted and checked column by column
+(:mod:`columnar`) and written to a staging table (:mod:`stage`; COPY on PostgreSQL). Then the checks that need the
+whole file or the warehouse run as SQL over the staging table — duplicate keys, references, 独家授权, sum bounds,
+existing keys — and, if nothing failed, ``INSERT … SELECT`` moves the new rows into the table. All of it is one
+transaction, serialised per table (an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite): a rejected file
+writes nothing, also when the error is in its last row, and two loads cannot both pass a check the other breaks.
 
 Re-loading is idempotent by primary key: a row whose key already holds the same values (compared after type
 conversion) counts as unchanged; one whose key holds different values is a conflict, never an overwrite.
@@ -10,146 +13,178 @@ conversion) counts as unchanged; one whose key holds different values is a confl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from migu_assets.loader import columnar
 from migu_assets.loader.contract import TABLES, TableContract
-from migu_assets.loader.errors import Finding, LoadError, LoadResult
-from migu_assets.loader.read import RawTable, raw_table, read_file
-from migu_assets.loader.references import fetch_in_chunks
-from migu_assets.loader.validate import validate
-from migu_assets.loader.values import ROW, converter, show
+from migu_assets.loader.errors import Finding, Findings, LoadError, LoadResult
+from migu_assets.loader.labels import label, match_header
+from migu_assets.loader.read import Irregular, Source, frame_source, open_source
+from migu_assets.loader.stage import Stage
+from migu_assets.loader.values import show
 from migu_assets.policy import Policy
-from migu_assets.warehouse.writer import insert_rows
 
 Progress = Callable[[str], None]
+SQLITE_CACHE_KIB = 128 * 1024
+Ticker = Callable[[int, int], None]  # (done, total) in the source's unit (bytes of a CSV, rows of a sheet)
 
 
-def _quiet(_: str) -> None:
+def _quiet(*_: object) -> None:
     return None
 
 
-def load_file(engine: sa.Engine, table: str, path: Path | str, policy: Policy,
-              progress: Progress | None = None) -> LoadResult:
-    """Load a ``.csv`` (UTF-8, BOM allowed) or ``.xlsx`` (first sheet) file into ``table``.
-
-    ``progress`` receives one line per step (read, contract checked, warehouse checked, written).
-    """
+def load_file(engine: sa.Engine, table: str, path: Path | str, policy: Policy, progress: Progress | None = None, *,
+              encoding: str | None = None, sheet: str | None = None, errors: Path | None = None,
+              dry_run: bool = False, ticker: Ticker | None = None) -> LoadResult:
+    """Load a ``.csv`` (UTF-8, UTF-8 BOM or GB18030/GBK; ``encoding`` forces one) or ``.xlsx`` (the active visible
+    sheet, or ``sheet``) file into ``table``. ``errors`` receives every failing cell as CSV; ``dry_run`` checks
+    everything and writes nothing. ``progress`` receives one line per step, ``ticker`` the reading progress."""
     contract = contract_for(table)
     path = Path(path)
-    raw = read_file(path)
-    (progress or _quiet)(f"read {len(raw.rows)} rows from {path.name}")
-    return _load(engine, contract, raw, policy, source=str(path), header_row=1, progress=progress or _quiet)
+    source = open_source(path, encoding=encoding, sheet=sheet,
+                         match=lambda header: len(match_header(contract.columns, header).positions))
+    return _load(engine, contract, source, policy, source_name=str(path), header_row=1, progress=progress or _quiet,
+                 errors=errors, dry_run=dry_run, ticker=ticker or _quiet)
 
 
 def load_frame(engine: sa.Engine, table: str, df: pd.DataFrame, policy: Policy, source: str = "frame",
                row_offset: int = 2) -> LoadResult:
     """Load a frame of text cells (as read from a file); row ``i`` (0-based) is reported as ``i + row_offset``."""
     contract = contract_for(table)
-    # the same cleaning as a file: stripped text, empty → None, blank rows dropped (the others keep their numbers)
-    raw = raw_table(list(df.columns), list(enumerate(df.astype(object).to_numpy().tolist(), start=row_offset)))
-    return _load(engine, contract, raw, policy, source=source, header_row=row_offset - 1)
+    cells = df.astype(object).where(df.notna(), None).to_numpy().tolist()
+    src = frame_source(source, list(df.columns), list(enumerate(cells, start=row_offset)))
+    return _load(engine, contract, src, policy, source_name=source, header_row=row_offset - 1)
 
 
 def contract_for(table: str) -> TableContract:
     if table not in TABLES:
-        raise LoadError(f"unknown table {table!r}; known tables: {', '.join(sorted(TABLES))}")
+        raise LoadError(f"未知的表 {table!r}；可导入的表：{', '.join(sorted(TABLES))}")
     return TABLES[table]
 
 
 # ---------------------------------------------------------------- steps
-def _columns(contract: TableContract, raw: RawTable, source: str, header_row: int) -> dict[str, int]:
-    """Contract column → its position in the header. Every contract column must be there exactly once."""
-    positions: dict[str, list[int]] = {}
-    for i, name in enumerate(raw.header):
-        positions.setdefault(name, []).append(i)
+def _header(contract: TableContract, source: Source, name: str, header_row: int) -> tuple[dict[str, int], list[str]]:
+    """Contract column → its position in the header; notes on what else the header holds."""
+    match = match_header(contract.columns, source.header)
     problems = []
-    for column in contract.columns:
-        found = positions.get(column, [])
-        if not found:
-            problems.append(f"{source}: row {header_row}, column {column}: required column is missing from the header")
-        elif len(found) > 1:
-            problems.append(f"{source}: row {header_row}, column {column}: the column appears {len(found)} times in "
-                            "the header")
+    for column, closest in match.missing.items():
+        hint = f"；文件中有相近的列 {closest!r}，是否拼错了？" if closest else ""
+        problems.append(Finding(header_row, column, "", "缺少必需的列",
+                                f"缺少必需的列 {label(column)}{hint}"))
+    for column, times in match.repeated.items():
+        problems.append(Finding(header_row, column, "", "列重复", f"表头中 {label(column)} 出现了 {times} 次"))
     if problems:
-        raise LoadError(problems)
-    return {column: positions[column][0] for column in contract.columns}
+        source.close()
+        raise LoadError([f"{name}: 第 {header_row} 行（表头），列 {f.column}：{f.reason}" for f in problems],
+                        sorted(problems), len(problems))
+    notes = list(source.notes)
+    if match.unknown:
+        notes.append(f"忽略了不属于 {contract.name} 的列：{'、'.join(match.unknown)}")
+    return match.positions, notes
 
 
-def _typed_frame(contract: TableContract, raw: RawTable, where: dict[str, int]) -> pd.DataFrame:
-    data: dict[str, list[Any]] = {}
-    for column, index in where.items():
-        convert = converter(contract.types[column])
-        data[column] = [convert(cells[index]) for cells in raw.rows]
-    data[ROW] = list(raw.row_numbers)
-    return pd.DataFrame(data, dtype=object)
-
-
-def _existing(conn: sa.Connection, contract: TableContract, records: list[dict[str, Any]],
-              positions: Sequence[int]) -> tuple[list[int], int, list[Finding]]:
-    """Split well-formed rows into new ones and unchanged ones; a changed row is a conflict finding."""
-    table, key = contract.table, contract.primary_key
-    keyed = {tuple(records[p][c] for c in key): p for p in positions}
-    key_expr = table.c[key[0]] if len(key) == 1 else sa.tuple_(*(table.c[c] for c in key))
-    keys = (k[0] for k in keyed) if len(key) == 1 else keyed
-    found: dict[tuple[Any, ...], sa.Row] = {}
-    for row in fetch_in_chunks(conn, sa.select(table), key_expr, keys):
-        found[tuple(row._mapping[c] for c in key)] = row
-    new, unchanged, conflicts = [], 0, []
-    for k, position in keyed.items():
-        existing = found.get(k)
-        if existing is None:
-            new.append(position)
-            continue
-        differing = [c for c in contract.columns if records[position][c] != existing._mapping[c]]
-        if not differing:
-            unchanged += 1
-        key_text = ", ".join(f"{c}={show(v)}" for c, v in zip(key, k, strict=True))
-        for c in differing:
-            conflicts.append(Finding(position, c, (
-                f"conflicts with the existing row for key {key_text}: the file has {show(records[position][c])}, "
-                f"the warehouse has {show(existing._mapping[c])} (rows are never overwritten)"
-            )))
-    return sorted(new), unchanged, conflicts
-
-
-def _lock(conn: sa.Connection, table: str) -> None:
-    """Serialise two loads of the same table on PostgreSQL (SQLite serialises writers itself)."""
+def _begin(conn: sa.Connection, table: str) -> None:
+    """PostgreSQL: take the table's advisory lock for the whole transaction, so two loads of a table are serialised.
+    SQLite: a bigger page cache for the load; the lock comes later, see :func:`_serialise`."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migu_assets.loader:{table}"})
+    elif conn.dialect.name == "sqlite":
+        # a 128 MiB page cache while the indexes of a large table take the new rows (the default is 2 MiB)
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        conn.exec_driver_sql(f"PRAGMA temp.cache_size=-{SQLITE_CACHE_KIB // 4}")
 
 
-def _messages(contract: TableContract, frame: pd.DataFrame, findings: list[Finding], source: str) -> Iterator[str]:
+def _serialise(conn: sa.Connection) -> None:
+    """SQLite: the file sits in the connection's TEMP staging table (which needs no lock on the warehouse); now take
+    the warehouse's write lock at once, before the first check reads it, so check and insert see the same data and
+    no other writer can come between (a deferred transaction would let two loads check the same snapshot and both
+    insert — the 独家授权 race). Other writers (asset runs) wait only for the checks and the insert, not the read."""
+    if conn.dialect.name == "sqlite":
+        conn.commit()
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _load(engine: sa.Engine, contract: TableContract, source: Source, policy: Policy, *, source_name: str,
+          header_row: int, progress: Progress = _quiet, errors: Path | None = None, dry_run: bool = False,
+          ticker: Ticker = _quiet) -> LoadResult:
+    positions, notes = _header(contract, source, source_name, header_row)
+    kinds = {positions[c]: contract.types[c].kind for c in contract.columns}
     order = {c: i for i, c in enumerate(contract.columns)}
-    rows = frame[ROW].tolist()
-    for f in sorted(set(findings), key=lambda f: (rows[f.position], order.get(f.column, -1), f.reason)):
-        yield f"{source}: row {rows[f.position]}, column {f.column}: {f.reason}"
-
-
-def _load(engine: sa.Engine, contract: TableContract, raw: RawTable, policy: Policy, *, source: str,
-          header_row: int, progress: Progress = _quiet) -> LoadResult:
-    frame = _typed_frame(contract, raw, _columns(contract, raw, source, header_row))
-    findings = validate(contract, frame, policy)
-    progress(f"checked the data contract: {len({f.position for f in findings})} rows with problems")
+    findings = Findings(source_name, errors)
     try:
-        with engine.begin() as conn:
-            _lock(conn, contract.name)
-            for rule in contract.db_rules:
-                findings += [Finding(pos, rule.column, reason) for pos, reason in rule.check(conn, frame, policy)]
-            failed = {f.position for f in findings}
-            clean = [p for p in range(len(frame)) if p not in failed]
-            records = frame.drop(columns=[ROW]).to_dict("records")
-            new, unchanged, conflicts = _existing(conn, contract, records, clean)
-            findings += conflicts
-            progress(f"checked against the warehouse: {len(new)} new, {unchanged} already present, "
-                     f"{len({f.position for f in findings})} rows with problems")
-            if findings:
-                raise LoadError(_messages(contract, frame, findings, source))
-            inserted = insert_rows(conn, contract.table, (records[p] for p in new))
+        with engine.connect() as conn:
+            try:
+                _begin(conn, contract.name)
+                stage = Stage(conn, contract)
+
+                def stream(batches) -> tuple[int, int]:
+                    rows = normalised = 0
+                    for raw in batches:
+                        batch = columnar.Batch(contract, raw.numbers,
+                                               {c: raw.columns[positions[c]] for c in contract.columns}, policy)
+                        for finding in batch.findings:
+                            findings.add(finding)
+                        stage.write(batch.table)
+                        rows += len(raw.numbers)
+                        normalised += batch.normalised
+                        ticker(source.position(), source.size)
+                    return rows, normalised
+
+                try:
+                    rows, normalised = stream(source.batches(kinds))
+                except Irregular:  # rows of another width than the header: the csv module pads or cuts them
+                    conn.execute(stage.table.delete())
+                    findings.reset()
+                    rows, normalised = stream(source.exact_batches(kinds))
+                _serialise(conn)
+                stage.analyze()
+                progress(f"已读取并逐列检查 {rows:,} 行：{findings.count:,} 处问题")
+                _warehouse_checks(conn, stage, contract, policy, findings)
+                unchanged, conflicts = stage.existing()
+                for row, column, mine, theirs, key_text in conflicts:
+                    findings.add(Finding(row, column, show(mine), "与仓库中已有的行冲突（同一主键、取值不同）",
+                                         f"与仓库中键为 {key_text} 的已有行冲突：文件为 {show(mine)}，仓库中为 "
+                                         f"{show(theirs)}（已有的行不会被覆盖）"))
+                if findings:
+                    conn.rollback()
+                    raise findings.error(order)
+                inserted = stage.count_new() if dry_run else stage.insert()
+                stage.drop()
+                if dry_run:
+                    conn.rollback()
+                else:
+                    conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                if conn.dialect.name == "sqlite":  # the TEMP table outlives a transaction on this pooled connection
+                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.stage_{contract.name}")
+                    conn.commit()
+                    conn.exec_driver_sql("PRAGMA cache_size=-2000")
+                    conn.exec_driver_sql("PRAGMA temp.cache_size=-2000")
     except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
-        raise LoadError(f"{source}: the warehouse refused the rows, nothing was written: {exc.orig}") from exc
-    return LoadResult(contract.name, inserted, unchanged)
+        findings.close()
+        raise LoadError(f"{source_name}: 仓库拒绝了这些行，没有写入任何数据：{exc.orig}") from exc
+    finally:
+        findings.close()
+        source.close()
+    if normalised:
+        notes.append(f"{normalised:,} 个编号含全角或不可见字符（如 BOM、零宽空格），已按 NFKC 规范化后比对和保存")
+    return LoadResult(contract.name, inserted, unchanged, tuple(notes), dry_run)
+
+
+def _warehouse_checks(conn: sa.Connection, stage: Stage, contract: TableContract, policy: Policy,
+                      findings: Findings) -> None:
+    key = contract.primary_key
+    label_key = key[0] if len(key) == 1 else f"({', '.join(key)})"
+    for row, key_text, first_row in stage.duplicates():
+        findings.add(Finding(row, label_key, key_text, "主键在文件中重复",
+                             f"主键 {key_text} 重复：第 {first_row} 行已有相同的键"))
+    for rule in contract.db_rules:
+        for row, value, reason in rule.check(conn, stage, policy):
+            findings.add(Finding(row, rule.column, show(value), rule.title, reason))

@@ -1,56 +1,104 @@
-"""Read a CSV or XLSX file into a frame of text cells — nothing is interpreted here.
+"""Read a CSV or XLSX file as a stream of text cells — nothing is interpreted here.
 
-Every cell is a ``str`` or ``None`` (empty). The frame's columns are the header row as written; ``row_numbers``
-gives each data row's number in the file (header = row 1, first data row = row 2). Blank rows are dropped but
-keep the numbering of the rows after them. XLSX formulas are never evaluated: a formula cell yields its formula
-text (``=SUM(A1)``), exactly as a text cell that happens to start with ``=`` or ``@``.
+:func:`open_source` reads the header; :meth:`Source.batches` then yields the data rows a batch at a time, so memory
+does not grow with the file. Every cell is a stripped ``str`` or ``None`` (empty); each row keeps its number in
+the file (header = row 1). Blank rows are dropped but keep the numbering of the rows after them. XLSX formulas are
+never evaluated: a formula cell yields its formula text (``=SUM(A1)``).
+
+CSV encodings: UTF-8 (with or without BOM) and GB18030 (which contains GBK/GB2312, what Excel on Chinese Windows
+writes) are recognised; ``encoding`` forces one. XLSX: the active visible sheet, unless the workbook holds several
+sheets that look like this table (then ``sheet`` must say which); XLSX date and datetime cells become dates in a
+date column and timestamps in a timestamp column.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 import io
-import re
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from migu_assets.loader.errors import LoadError
 
 CSV_SUFFIXES = {".csv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
-_TIME_FORMAT = re.compile(r"[hs]", re.IGNORECASE)
+BATCH = 50_000
+SAMPLE = 1 << 20  # bytes looked at to recognise the encoding
+GB_FAMILY = {"gb18030", "gbk", "gb2312", "cp936", "hz"}
+_TIME_FORMAT = ("h", "s", "H", "S")
+# exactly what str.strip() removes, so the bulk reader and the csv-module reader trim the same characters
+_SPACE = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
+BLOCK = 1 << 20  # the streaming reader parses tens of blocks ahead: 1 MiB blocks keep that near 40 MiB
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-@dataclass(frozen=True)
-class RawTable:
+@dataclass
+class Batch:
+    numbers: list[int] | pa.Array
+    columns: dict[int, list[str | None] | pa.Array]  # header position → cells (stripped text or None)
+
+
+class Irregular(Exception):  # noqa: N818 — a signal, not an error
+    """The bulk CSV reader met a row it cannot number exactly (another column count): read with the ``csv`` module."""
+
+
+@dataclass
+class Source:
+    """An open file: its header, how to read its rows, and what was chosen while opening it."""
+
+    path: Path
     header: list[str]
-    rows: list[list[str | None]]
-    row_numbers: list[int]
+    size: int  # bytes (CSV) or rows (XLSX), for a progress bar
+    read_rows: Callable[[dict[int, str]], Iterator[Batch]]
+    position: Callable[[], int]
+    notes: list[str] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None
+
+    fallback: Callable[[dict[int, str]], Iterator[Batch]] | None = None
+
+    def batches(self, kinds: dict[int, str]) -> Iterator[Batch]:
+        """Batches of the wanted columns (header position → column kind); may raise :class:`Irregular`, after
+        which :meth:`exact_batches` reads the file again from the start."""
+        return self.read_rows(kinds)
+
+    def exact_batches(self, kinds: dict[int, str]) -> Iterator[Batch]:
+        assert self.fallback is not None
+        return self.fallback(kinds)
 
 
-def read_file(path: Path) -> RawTable:
+def open_source(path: Path, *, encoding: str | None = None, sheet: str | None = None,
+                match: Callable[[Sequence[str]], int] | None = None) -> Source:
+    """Open ``path``; ``match(header)`` counts how many contract columns a header names (chooses XLSX sheets)."""
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise LoadError(f"{path}: no such file")
+        raise LoadError(f"{path}: 文件不存在（no such file）")
     try:
         if suffix in CSV_SUFFIXES:
-            return _read_csv(path)
+            return _open_csv(path, encoding)
         if suffix in XLSX_SUFFIXES:
-            return _read_xlsx(path)
+            return _open_xlsx(path, sheet, match or (lambda _: 0))
     except OSError as exc:
-        raise LoadError(f"{path}: cannot read the file: {exc}") from None
-    raise LoadError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv (UTF-8) or .xlsx")
+        raise LoadError(f"{path}: 无法读取文件：{exc}") from None
+    raise LoadError(f"{path}: 不支持的文件类型 {suffix or '（无扩展名）'}；请使用 .csv 或 .xlsx")
 
 
+# ---------------------------------------------------------------- cells
 def _as_text(value: Any, number_format: str | None = None) -> str | None:
-    """A cell value as text, never evaluated (an XLSX formula stays its formula text). Dates keep their time only
-    if it is not midnight or the cell's number format shows a time."""
-    if value is None or value is pd.NA or value is pd.NaT:
+    """A cell value as text, never evaluated. Dates keep their time only if it is not midnight or the cell's
+    number format shows a time."""
+    if value is None:
         return None
     if isinstance(value, str):
         return value
@@ -59,16 +107,27 @@ def _as_text(value: Any, number_format: str | None = None) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value:  # NaN, e.g. from a frame read with pandas defaults
+        if value != value:
             return None
         return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
     if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0) and not _TIME_FORMAT.search(number_format or ""):
+        if value.time() == dt.time(0) and not any(c in (number_format or "") for c in _TIME_FORMAT):
             return value.date().isoformat()
         return value.isoformat()
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return getattr(value, "text", None) or str(value)  # array / data-table formulas: their formula text
+
+
+def typed_cell_text(value: Any, number_format: str | None, kind: str | None) -> str | None:
+    """An XLSX cell as text for a column of ``kind``: a date/datetime cell is a date in a date column (pandas writes
+    dates as datetimes at midnight) and a full timestamp in a timestamp column."""
+    if isinstance(value, dt.datetime):
+        if kind == "date" and value.time() == dt.time(0):
+            return value.date().isoformat()
+        if kind == "timestamp":
+            return value.isoformat()
+    return cell_text(value, number_format)
 
 
 def cell_text(value: Any, number_format: str | None = None) -> str | None:
@@ -77,60 +136,277 @@ def cell_text(value: Any, number_format: str | None = None) -> str | None:
     return (text.strip() or None) if text is not None else None
 
 
-def raw_table(header_cells: list[Any], body: list[tuple[int, list[Any]]]) -> RawTable:
-    """Header and ``(row number, cells)`` → a RawTable of stripped text; blank rows dropped, short rows padded."""
-    header = [cell_text(h) or "" for h in header_cells]
-    width = len(header)
-    rows: list[list[str | None]] = []
-    numbers: list[int] = []
-    for number, cells in body:
-        texts = [cell_text(c) for c in cells[:width]]
-        if any(t is not None for t in texts):
-            rows.append(texts + [None] * (width - len(texts)))
-            numbers.append(number)
-    return RawTable(header, rows, numbers)
-
-
-def _read_csv(path: Path) -> RawTable:
-    data = path.read_bytes()
+# ---------------------------------------------------------------- CSV
+def detect_encoding(path: Path, head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise LoadError(f"{path}: 文件是 UTF-16/UTF-32 编码，不是 UTF-8 或 GB18030；请另存为“CSV UTF-8”再导入")
     try:
-        text = data.decode("utf-8-sig")  # UTF-8, with or without BOM
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < SAMPLE)
+        return "utf-8"
     except UnicodeDecodeError as exc:
-        raise LoadError(
-            f"{path}: the file is not UTF-8 encoded (byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
-            "UTF-8); save it as 'CSV UTF-8' and load it again"
-        ) from None
-    if not text.strip():
-        raise LoadError(f"{path}: the file is empty; row 1 must be the header")
+        utf8_error = exc
+    as_utf8 = head.decode("utf-8", errors="replace")
+    broken = as_utf8.count("\ufffd")
+    if sum(1 for c in as_utf8 if ord(c) > 127) - broken > broken:  # mostly good UTF-8: a damaged UTF-8 file
+        raise LoadError(f"{path}: 文件不是有效的 UTF-8：第 {utf8_error.start} 个字节 0x{head[utf8_error.start]:02x} "
+                        "无法解码（文件可能已损坏或混用了编码）；请另存为“CSV UTF-8”，或用 --encoding 指定编码")
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, skip_blank_lines=False,
-                         na_filter=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise LoadError(f"{path}: not a readable CSV file: {exc}") from None
-    records = df.to_numpy(dtype=object).tolist()
-    return raw_table(records[0], list(enumerate(records[1:], start=2)))
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=len(head) < SAMPLE)
+        gb_ok = True
+    except UnicodeDecodeError:
+        gb_ok = False
+    guess = None
+    if gb_ok:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(head).best()
+        guess = best.encoding if best else None
+        if guess is None or guess.replace("_", "") in GB_FAMILY:
+            return "gb18030"
+    named = f"（看起来是 {guess}）" if guess else ""
+    raise LoadError(
+        f"{path}: 文件不是 UTF-8 或 GB18030/GBK 编码{named}："
+        f"第 {utf8_error.start} 个字节 0x{head[utf8_error.start]:02x} "
+        "无法识别；请另存为“CSV UTF-8”，或用 --encoding 指定编码"
+    )
 
 
-def _read_xlsx(path: Path) -> RawTable:
+def _open_csv(path: Path, forced: str | None) -> Source:
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(SAMPLE)
+    if forced:
+        try:
+            encoding = codecs.lookup(forced).name
+        except LookupError:
+            raise LoadError(f"{path}: 未知的编码 {forced!r}（--encoding）") from None
+        encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    else:
+        encoding = detect_encoding(path, head)
     try:
-        cells = _xlsx_cells(path)
-    except Exception as exc:  # a damaged workbook: see _xlsx_cells
-        raise LoadError(f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
-    lines = [(number, [cell_text(value, number_format) for value, number_format in row])
-             for number, row in enumerate(cells, start=1)]
-    if not lines or not any(v is not None for v in lines[0][1]):
-        raise LoadError(f"{path}: the first sheet has no header in row 1")
-    return raw_table(lines[0][1], lines[1:])
+        if not head.decode(encoding, errors="replace").lstrip("\ufeff").strip():
+            raise LoadError(f"{path}: 文件是空的；第 1 行必须是表头")
+    except LookupError:  # pragma: no cover - looked up above
+        raise LoadError(f"{path}: 未知的编码 {encoding!r}") from None
+    binary = path.open("rb")
+    text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+    reader = csv.reader(text)
+    where = {"record": 1}
 
+    def fail(exc: Exception) -> LoadError:
+        text.close()
+        if isinstance(exc, UnicodeDecodeError):
+            return LoadError(f"{path}: 第 {where['record']} 行附近有无法按 {encoding} 解码的字节；"
+                             "文件编码不一致，请另存为“CSV UTF-8”，或用 --encoding 指定编码")
+        return LoadError(f"{path}: 第 {where['record']} 行不是可读的 CSV：{exc}")
 
-def _xlsx_cells(path: Path) -> list[list[tuple[Any, str | None]]]:
-    """``(value, number format)`` of every cell of the first sheet, row by row. The sheet is read lazily, after the
-    workbook opened, so a damaged file can fail here in any of the ways openpyxl, zipfile, zlib and the XML parser
-    fail (InvalidFileException, BadZipFile, zlib.error, EOFError, NotImplementedError, XML syntax errors, …)."""
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # do not trust the stored sheet size
-        return [[(c.value, getattr(c, "number_format", None)) for c in row] for row in sheet.iter_rows()]
-    finally:
+        first = next(reader, None)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise fail(exc) from None
+    header = [(c.strip()) for c in (first or [])]
+    if not any(header):
+        text.close()
+        raise LoadError(f"{path}: 第 1 行没有表头")
+    notes = [] if encoding.startswith("utf-8") else [f"文件编码按 {encoding} 读取"]
+
+    def rows(kinds: dict[int, str]) -> Iterator[Batch]:
+        width = len(header)
+        wanted = sorted(kinds)
+        numbers: list[int] = []
+        kept: list[list[str]] = []
+        number = 1
+        try:
+            for record in reader:
+                number += 1
+                where["record"] = number
+                if len(record) > width:
+                    record = record[:width]
+                if not any(c.strip() for c in record):
+                    continue
+                numbers.append(number)
+                kept.append(record)
+                if len(kept) >= BATCH:
+                    yield _batch(numbers, kept, wanted)
+                    numbers, kept = [], []
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise fail(exc) from None
+        if kept:
+            yield _batch(numbers, kept, wanted)
+        text.close()
+
+    def position() -> int:
+        return 0 if binary.closed else binary.raw.tell()
+
+    def exact(kinds: dict[int, str]) -> Iterator[Batch]:
+        binary.seek(0)
+        nonlocal reader
+        fresh = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        reader = csv.reader(fresh)
+        next(reader, None)
+        return rows(kinds)
+
+    done = {"bytes": 0}
+
+    def bulk(kinds: dict[int, str]) -> Iterator[Batch]:
+        names = [f"f{i}" for i in range(len(header))]
+        try:
+            stream = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK, use_threads=False,
+                                               encoding="utf8" if encoding.startswith("utf-8") else encoding),
+                parse_options=pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
+            raise Irregular() from None
+        offset = 2
+        while True:
+            try:
+                record_batch = stream.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, UnicodeDecodeError):
+                raise Irregular() from None
+            done["bytes"] += record_batch.nbytes
+            for start in range(0, record_batch.num_rows, BATCH):
+                piece = record_batch.slice(start, BATCH)
+                batch = _arrow_batch(piece, offset, kinds)
+                offset += piece.num_rows
+                if batch is not None:
+                    yield batch
+        stream.close()
+
+    return Source(path, header, size, bulk, lambda: min(done["bytes"], size), notes, text.close, exact)
+
+
+def _arrow_batch(piece: pa.RecordBatch, offset: int, kinds: dict[int, str]) -> Batch | None:
+    """Trim every cell as ``str.strip`` does, drop blank rows (numbering kept), empty → null."""
+    n = piece.num_rows
+    trimmed = [pc.utf8_trim(piece.column(i), characters=_SPACE) for i in range(piece.num_columns)]
+    blank = None
+    for column in trimmed:
+        empty = pc.equal(column, "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    keep = pc.invert(blank)
+    numbers = pc.filter(pa.array(range(offset, offset + n), pa.int64()), keep)
+    if len(numbers) == 0:
+        return None
+    columns: dict[int, list[str | None] | pa.Array] = {}
+    for i in kinds:
+        column = pc.filter(trimmed[i], keep)
+        columns[i] = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    return Batch(numbers, columns)
+
+
+def _batch(numbers: list[int], records: list[list[str]], wanted: list[int]) -> Batch:
+    columns: dict[int, list[str | None]] = {}
+    for i in wanted:
+        columns[i] = [(r[i].strip() or None) if i < len(r) else None for r in records]
+    return Batch(numbers, columns)
+
+
+# ---------------------------------------------------------------- XLSX
+def _open_xlsx(path: Path, sheet: str | None, match: Callable[[Sequence[str]], int]) -> Source:
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # InvalidFileException, BadZipFile, KeyError, XML errors, …
+        raise LoadError(f"{path}: 不是可读的 XLSX 工作簿（{type(exc).__name__}: {exc}）") from None
+    try:
+        return _choose_sheet(path, workbook, sheet, match)
+    except LoadError:
         workbook.close()
+        raise
+    except Exception as exc:  # a damaged sheet fails lazily, in any of the ways zip, zlib and XML fail
+        workbook.close()
+        raise LoadError(f"{path}: 不是可读的 XLSX 工作簿（{type(exc).__name__}: {exc}）") from None
+
+
+def _header_of(ws) -> list[str]:
+    ws.reset_dimensions()  # do not trust the stored sheet size
+    for row in ws.iter_rows(min_row=1, max_row=1):
+        return [cell_text(getattr(c, "value", None)) or "" for c in row]
+    return []
+
+
+def _choose_sheet(path: Path, workbook, sheet: str | None, match: Callable[[Sequence[str]], int]) -> Source:
+    names = workbook.sheetnames
+    if sheet is not None:
+        if sheet not in names:
+            raise LoadError(f"{path}: 没有名为 {sheet!r} 的工作表；工作簿中有：{'、'.join(names)}")
+        ws = workbook[sheet]
+    else:
+        visible = [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+        if not visible:
+            raise LoadError(f"{path}: 工作簿没有可见的工作表")
+        candidates = [ws for ws in visible if match(_header_of(ws)) > 0]
+        if len(candidates) > 1:
+            titles = "、".join(ws.title for ws in candidates)
+            raise LoadError(f"{path}: 工作簿中有多个工作表像是这张表的数据（{titles}）；"
+                            "请用 --sheet 指定要导入的工作表")
+        active = workbook.active
+        if candidates:
+            ws = candidates[0]
+        elif active is not None and getattr(active, "sheet_state", "visible") == "visible":
+            ws = active
+        else:
+            ws = visible[0]
+    header = _header_of(ws)
+    if not any(header):
+        raise LoadError(f"{path}: 工作表 {ws.title!r} 第 1 行没有表头")
+    notes = [f"读取工作表 {ws.title!r}"] if len(names) > 1 else []
+    counter = {"rows": 0}
+
+    def rows(kinds: dict[int, str]) -> Iterator[Batch]:
+        width = len(header)
+        wanted = sorted(kinds)
+        numbers: list[int] = []
+        columns: dict[int, list[str | None]] = {i: [] for i in wanted}
+        try:
+            for number, row in enumerate(ws.iter_rows(min_row=2), start=2):
+                counter["rows"] = number
+                cells = row[:width]
+                if not any(cell_text(getattr(c, "value", None)) is not None for c in cells):
+                    continue
+                numbers.append(number)
+                for i in wanted:
+                    c = cells[i] if i < len(cells) else None
+                    value = getattr(c, "value", None)
+                    columns[i].append(typed_cell_text(value, getattr(c, "number_format", None), kinds[i]))
+                if len(numbers) >= BATCH:
+                    yield Batch(numbers, columns)
+                    numbers, columns = [], {i: [] for i in wanted}
+        except LoadError:
+            raise
+        except Exception as exc:
+            raise LoadError(f"{path}: 不是可读的 XLSX 工作簿（{type(exc).__name__}: {exc}）") from None
+        finally:
+            workbook.close()
+        if numbers:
+            yield Batch(numbers, columns)
+
+    max_row = ws.max_row or 0
+    return Source(path, header, max_row, rows, lambda: counter["rows"], notes, workbook.close)
+
+
+def frame_source(name: str, header: list[Any], body: list[tuple[int, list[Any]]]) -> Source:
+    """A source over cells already in memory (``load_frame``): the same cleaning as a file."""
+    head = [cell_text(h) or "" for h in header]
+
+    def rows(kinds: dict[int, str]) -> Iterator[Batch]:
+        width = len(head)
+        numbers: list[int] = []
+        columns: dict[int, list[str | None]] = {i: [] for i in kinds}
+        for number, cells in body:
+            texts = [cell_text(c) for c in list(cells)[:width]]
+            if not any(t is not None for t in texts):
+                continue
+            numbers.append(number)
+            for i in kinds:
+                columns[i].append(texts[i] if i < len(texts) else None)
+        yield Batch(numbers, columns)
+
+    return Source(Path(name), head, len(body), rows, lambda: 0)

@@ -1,13 +1,15 @@
-"""Cell text → typed value, by the column's type in the data contract (SPEC preamble and §1).
+"""Cell text → typed value, one cell at a time (SPEC preamble and §1) — the loader's exact, slow path.
 
-Every cell arrives as text (or ``None`` for an empty cell). A cell that does not parse becomes :class:`Invalid`,
-which carries the reason; the validation engine reports it and every other rule skips it.
+The columnar path (:mod:`columnar`) converts the common spellings of a whole column at once and sends every cell it
+does not recognise here, so this module decides what a cell means and, when it means nothing, says why — in the
+Chinese the operator reads. A cell that does not parse becomes :class:`Invalid` carrying the reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from migu_assets.warehouse.schema import ExactDecimal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-ROW = "__row__"  # the typed frame's extra column: each row's number in the file
+ROW = "__row__"  # the staging table's extra column: each row's number in the file
 
 Kind = Literal["text", "bool", "date", "timestamp", "decimal", "int"]
 
@@ -28,10 +30,18 @@ FALSE_WORDS = frozenset({"false", "0", "no", "否"})
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# dates as Excel and Chinese staff write them: 2024-03-01, 2024-3-1, 2024/3/1, 2024年3月1日 (never a bare number)
+_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})-(\d{1,2})|/(\d{1,2})/(\d{1,2})|年(\d{1,2})月(\d{1,2})日)", re.ASCII)
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)  # ASCII: no full-width digits (１２.５)
 _INT = re.compile(r"[+-]?\d+", re.ASCII)
+# C0 controls but tab, LF and CR, DEL and the C1 controls: a terminal acts on them (ESC, BEL, CSI …) when `explain`
+# prints the text; NUL cannot be stored on PostgreSQL at all.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_PATTERN = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]"
+# characters that make two keys look alike: BOM, zero-width space/joiners, word joiner
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+INVISIBLE_PATTERN = "[\u200b\u200c\u200d\u2060\ufeff]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +64,12 @@ class ColumnType:
 
     def describe(self) -> str:
         return {
-            "text": "text" + (f" of at most {self.max_length} characters" if self.max_length else ""),
-            "bool": "a boolean (true/false, 1/0, yes/no, 是/否)",
-            "date": "an ISO date YYYY-MM-DD",
-            "timestamp": "an ISO 8601 timestamp such as 2024-01-03T10:00:00 or 2024-01-03T10:00:00+08:00",
-            "decimal": f"a decimal number with at most {self.scale} decimals",
-            "int": "a whole number",
+            "text": "文本" + (f"（最多 {self.max_length} 个字符）" if self.max_length else ""),
+            "bool": "是/否（true/false、1/0、yes/no、是/否）",
+            "date": "日期（2024-03-01、2024/3/1、2024-3-1 或 2024年3月1日）",
+            "timestamp": "ISO 8601 时间（如 2024-01-03T10:00:00 或 2024-01-03T10:00:00+08:00）",
+            "decimal": f"最多 {self.scale} 位小数的数",
+            "int": "整数",
         }[self.kind]
 
 
@@ -90,17 +100,17 @@ def show(value: Any) -> str:
     """A value as an operator reads it in a message (long text cut to ``SHOW_MAX`` characters)."""
     raw = value.raw if isinstance(value, Invalid) else value
     if isinstance(raw, str) and len(raw) > SHOW_MAX:
-        return f"{raw[:SHOW_MAX]!r}…({len(raw)} characters)"
+        return f"{raw[:SHOW_MAX]!r}…（共 {len(raw)} 个字符）"
     return _show(value)
 
 
 def _show(value: Any) -> str:
     if value is None:
-        return "empty"
+        return "空"
     if isinstance(value, Invalid):
         return repr(value.raw)
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "是" if value else "否"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | Decimal | int):
@@ -108,15 +118,22 @@ def _show(value: Any) -> str:
     return repr(str(value))
 
 
+def normalise_key(s: str) -> str:
+    """A key as the warehouse stores it: NFKC (full-width ０ → 0) without BOM or zero-width characters."""
+    return unicodedata.normalize("NFKC", INVISIBLE.sub("", s)).strip()
+
+
 # ---------------------------------------------------------------- parsers: text → value, ValueError(reason) if not
 
 
 def _text(ct: ColumnType, s: str) -> str:
-    nul = s.find("\x00")  # PostgreSQL cannot store a NUL (psycopg2 raises ValueError); SQLite would keep it silently
-    if nul >= 0:
-        raise ValueError(f"text contains a NUL character (0x00) at position {nul + 1}; remove it")
+    bad = CONTROL.search(s)
+    if bad:
+        code = ord(bad.group())
+        name = "NUL " if code == 0 else ""
+        raise ValueError(f"第 {bad.start() + 1} 个字符是控制字符 {name}(0x{code:02x})，请删除")
     if ct.max_length is not None and len(s) > ct.max_length:
-        raise ValueError(f"text is {len(s)} characters long; at most {ct.max_length} allowed")
+        raise ValueError(f"文本长 {len(s)} 个字符，最多 {ct.max_length} 个")
     return s
 
 
@@ -126,56 +143,63 @@ def _bool(_: ColumnType, s: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"{show(s)} is not a boolean (use true/false, 1/0, yes/no or 是/否)")
+    raise ValueError(f"{show(s)} 不是是/否值（可写 true/false、1/0、yes/no、是/否）")
+
+
+def parse_date(s: str) -> dt.date:
+    m = _DATE.fullmatch(s)
+    if not m:
+        raise ValueError(f"{show(s)} 不是日期（可写 2024-03-01、2024/3/1、2024-3-1 或 2024年3月1日）")
+    year = int(m.group(1))
+    month, day = (int(g) for g in next((m.group(i), m.group(i + 1)) for i in (2, 4, 6) if m.group(i)))
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{show(s)} 不是日历上的日期") from None
 
 
 def _date(_: ColumnType, s: str) -> dt.date:
-    if not _DATE.fullmatch(s):
-        raise ValueError(f"{show(s)} is not an ISO date YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(s)
-    except ValueError:
-        raise ValueError(f"{show(s)} is not a calendar date") from None
+    return parse_date(s)
 
 
 def _timestamp(_: ColumnType, s: str) -> dt.datetime:
     """ISO 8601; with an offset → converted to Asia/Shanghai; without → already Asia/Shanghai local. Stored naive."""
     if not _TIMESTAMP.fullmatch(s):
-        raise ValueError(f"{show(s)} is not an ISO 8601 timestamp (YYYY-MM-DDTHH:MM[:SS][+08:00|Z])")
+        raise ValueError(f"{show(s)} 不是 ISO 8601 时间（YYYY-MM-DDTHH:MM[:SS][+08:00|Z]）")
     try:
         value = dt.datetime.fromisoformat(s[:-1] + "Z" if s.endswith("z") else s)  # RFC 3339 allows a small z
     except ValueError:
-        raise ValueError(f"{show(s)} is not a valid date and time") from None
+        raise ValueError(f"{show(s)} 不是有效的日期和时间") from None
     if value.tzinfo is not None:
         try:
             value = value.astimezone(SHANGHAI).replace(tzinfo=None)
         except OverflowError:  # e.g. 9999-12-31T20:00:00Z is in year 10000 in Shanghai
-            raise ValueError(f"{show(s)} falls outside the years 1–9999 once converted to Asia/Shanghai time") from None
+            raise ValueError(f"{show(s)} 换算为北京时间后超出 1–9999 年") from None
     return value
 
 
 def _decimal(ct: ColumnType, s: str) -> Decimal:
     if not _DECIMAL.fullmatch(s):
-        raise ValueError(f"{show(s)} is not a plain decimal number (digits and one '.', no thousands separators)")
+        raise ValueError(f"{show(s)} 不是普通的数（只用数字和一个小数点，不要千分位逗号、单位或科学计数法）")
     try:
         value = Decimal(s)
     except InvalidOperation:  # pragma: no cover - the pattern already excludes it
-        raise ValueError(f"{show(s)} is not a decimal number") from None
+        raise ValueError(f"{show(s)} 不是数") from None
     assert ct.precision is not None and ct.scale is not None
     if abs(value) >= Decimal(10) ** (ct.precision - ct.scale):
-        raise ValueError(f"{s} is too large (at most {ct.precision - ct.scale} digits before the decimal point)")
+        raise ValueError(f"{s} 太大（整数部分最多 {ct.precision - ct.scale} 位）")
     if value != value.quantize(Decimal(1).scaleb(-ct.scale)):
-        raise ValueError(f"{s} has more than {ct.scale} decimals")
+        raise ValueError(f"{s} 的小数超过 {ct.scale} 位")
     return value
 
 
 def _int(ct: ColumnType, s: str) -> int:
     if not _INT.fullmatch(s):
-        raise ValueError(f"{show(s)} is not a whole number")
+        raise ValueError(f"{show(s)} 不是整数")
     value = int(s)
     low, high = ct.int_range or INT64
     if not low <= value <= high:
-        raise ValueError(f"{s} is out of range")
+        raise ValueError(f"{s} 超出整数范围")
     return value
 
 

@@ -192,6 +192,11 @@ importance_declarations = sa.Table(
     _col("reviewed_on", sa.Date),
     _col("minutes_ref", sa.Text),
     sa.Index("ix_importance_declarations_partner", "partner_id", "reviewed_on"),
+    # 独家授权 (SPEC §4.2): migration 0105 adds a trigger refusing a second subsidiary's approved declaration per
+    # parent; this partial index serves it (and the loader's check)
+    sa.Index("ix_importance_declarations_parent_approved", "authorized_by_parent", "partner_id",
+             postgresql_where=sa.text("review_status = 'approved' AND authorized_by_parent IS NOT NULL"),
+             sqlite_where=sa.text("review_status = 'approved' AND authorized_by_parent IS NOT NULL")),
 )
 
 partner_monthly_business = sa.Table(
