@@ -55,12 +55,12 @@ def test_a_good_file_loads(seeded, policy, tmp_path):
 @pytest.mark.parametrize(
     ("column", "bad", "fragment"),
     [
-        ("partner_id", "P404", "partner 'P404' does not exist"),
-        ("amount", "0", "must be greater than 0"),
-        ("amount", "0.00", "must be greater than 0"),
-        ("amount", "-12.50", "must be greater than 0"),
-        ("kind", "fine", "expected one of: penalty, audit, unpaid_fees, other"),
-        ("kind", "违约金", "expected one of: penalty, audit, unpaid_fees, other"),
+        ("partner_id", "P404", "partners 中没有 partner_id 为 'P404' 的行"),
+        ("amount", "0", "必须大于 0"),
+        ("amount", "0.00", "必须大于 0"),
+        ("amount", "-12.50", "必须大于 0"),
+        ("kind", "fine", "应为 penalty、audit、unpaid_fees、other 之一"),
+        ("kind", "违约金", "应为 penalty、audit、unpaid_fees、other 之一"),
     ],
 )
 def test_bad_exit_deduction_is_rejected_naming_file_row_column_and_nothing_is_written(
@@ -71,6 +71,8 @@ def test_bad_exit_deduction_is_rejected_naming_file_row_column_and_nothing_is_wr
     with pytest.raises(LoadError) as info:
         load_file(seeded, "exit_deductions", path, policy)
     messages = info.value.messages
-    assert any(m.startswith(f"{path}: row 3, column {column}: ") and fragment in m for m in messages), messages
-    assert not any(": row 2," in m for m in messages)
+    assert all(m.startswith(f"{path}: ") for m in messages), messages  # the file is named
+    cells = info.value.cells  # every failing cell: row and column named (the grouped lines cite 第 3 行)
+    assert any(c.row == 3 and c.column == column and fragment in c.reason for c in cells), cells
+    assert not any(c.row == 2 for c in cells)
     assert stored(seeded) == 0

@@ -261,14 +261,14 @@ def _measure_row(mid="grade:P1:2024-01:stop_new_business", month=JAN):
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (["grade:P9:2024-01:stop_new_business,2024-02-01,张三,"], "does not exist in measures"),
-        (["grade:P1:2024-01:stop_new_business,2023-12-31,张三,"], "before the month 2024-01"),
+        (["grade:P9:2024-01:stop_new_business,2024-02-01,张三,"], "measures 中没有 measure_id"),
+        (["grade:P1:2024-01:stop_new_business,2023-12-31,张三,"], "所属的月份 2024-01"),
         (
             [
                 "grade:P1:2024-01:stop_new_business,2024-02-01,张三,",
                 "grade:P1:2024-01:stop_new_business,2024-02-02,李四,",
             ],
-            "duplicate primary key",
+            "主键在文件中重复",
         ),
     ],
 )
@@ -282,7 +282,7 @@ def test_measure_executions_loader_rejects_and_writes_nothing(db_url, engine, tm
         + "\n",
         encoding="utf-8",
     )
-    if "duplicate" in message:  # the first line is the same measure too: keep only the two conflicting lines
+    if "重复" in message:  # the first line is the same measure too: keep only the two conflicting lines
         path.write_text("measure_id,executed_on,executed_by,note\n" + "\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(LoadError) as err:
         load_file(engine, "measure_executions", path, BOOK.latest)

@@ -239,8 +239,10 @@ def _province_why(event_type: str, policy: Policy) -> str:
 
 
 # ---------------------------------------------------------------- warehouse rules: SQL on the staging table
-def references(column: str, target: sa.Table, target_column: str, *, spec: str, name: str) -> DbRule:
-    """Every value of ``column`` names a row of ``target`` (already in the warehouse)."""
+def references(
+    column: str, target: sa.Table, target_column: str, *, spec: str, name: str, hint: str | None = None
+) -> DbRule:
+    """Every value of ``column`` names a row of ``target`` (already in the warehouse); ``hint`` says what to do."""
 
     def check(conn: sa.Connection, stage: Stage, _: Policy) -> Iterator[tuple[int, Any, str]]:
         s, t = stage.table, target
@@ -248,7 +250,7 @@ def references(column: str, target: sa.Table, target_column: str, *, spec: str, 
                  .where(~sa.exists().where(t.c[target_column] == s.c[column])).order_by(s.c.__row__))
         for row_number, value in conn.execute(query):
             yield row_number, value, (f"{target.name} 中没有 {target_column} 为 {show(value)} 的行"
-                                      f"（请先导入 {target.name}）")
+                                      f"（{hint or '请先导入 ' + target.name}）")
 
     title = f"{label(column)}必须是{target.name}中已有的编号"
     return DbRule(name, spec, column, title, check)
@@ -452,7 +454,8 @@ CONTRACTS: tuple[TableContract, ...] = (
         schema.measure_executions, f"{S}/§5a measure_executions (PK measure_id: one execution per measure)",
         db_rules=(
             references("measure_id", schema.measures, "measure_id", name="measure_exists",
-                       spec=f"{S}/§5a measure_executions: measure_id names a row of measures"),
+                       spec=f"{S}/§5a measure_executions: measure_id names a row of measures",
+                       hint="请先计算该措施所属的月份，或核对措施编号（migu-assets measures 可查）"),
             DbRule("not_before_measure_month", f"{S}/§5a measure_executions: executed no earlier than the measure's "
                    "month", "executed_on", "执行日期不能早于该措施所属的月份", _executed_before_month),
         ),

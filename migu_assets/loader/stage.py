@@ -54,8 +54,8 @@ class Stage:
         """A column as SQLAlchemy stores it on SQLite (see ``ExactDecimal`` and the SQLite DATE/DATETIME formats)."""
         if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
             values = pc.cast(values, pa.string())  # 2024-01-03 10:00:00.000000 / 2024-01-03, as SQLAlchemy writes
-        elif pa.types.is_decimal(values.type):
-            values = pc.cast(pc.multiply(values, pa.scalar(10 ** values.type.scale)), pa.int64())
+        elif pa.types.is_decimal(values.type):  # ExactDecimal stores the value itself on SQLite (migration 0107)
+            values = pc.cast(values, pa.float64())
         return values.to_pylist()
 
     def analyze(self) -> None:
