@@ -26,8 +26,8 @@ def bar_chart_markdown(title: str, labels: Sequence[str], values: Sequence[int],
 def grade_chart(grades: Mapping[str, int]) -> dg.MetadataValue:
     """Partners per grade (A级 … F级, 终止合作), every grade shown even when zero."""
     order = list(GRADE_ORDER) + sorted(g for g in grades if g not in GRADE_ORDER)
-    values = [grades.get(g, 0) for g in order]
-    return dg.MetadataValue.md(bar_chart_markdown("各信用级别的合作方数", [grade_label(g) for g in order], values, "家"))
+    labels, values = [grade_label(g) for g in order], [grades.get(g, 0) for g in order]
+    return dg.MetadataValue.md(bar_chart_markdown("各信用级别的合作方数", labels, values, "家"))
 
 
 def tier_chart(tiers: Mapping[int, int]) -> dg.MetadataValue:
