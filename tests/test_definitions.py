@@ -54,3 +54,14 @@ def test_sensors_and_jobs_present():
     assert {s.name for s in defs.sensors} >= {"major_violation_sensor", "partner_status_refresh_sensor"}
     for name in ("daily_job", "monthly_job", "status_job"):
         assert defs.resolve_job_def(name) is not None
+
+
+def test_ui_charts_are_chinese_markdown_bars():
+    """Issue 15: the charts in the UI metadata use the vocabulary's Chinese names, drawn as markdown text."""
+    from migu_assets.assets.charts import grade_chart, tier_chart
+
+    grades = grade_chart({"A": 4, "C": 2, "TERMINATED": 1}).value
+    assert "| A级 | 4 | " + "█" * 30 + " |" in grades and "| C级 | 2 | " + "█" * 15 + " |" in grades
+    assert "| 终止合作 | 1 |" in grades and "| B级 | 0 |  |" in grades and "TERM" not in grades
+    tiers = tier_chart({2: 3}).value
+    assert "| 二级预警 | 3 | " + "█" * 30 + " |" in tiers and "| 一级预警 | 0 |  |" in tiers

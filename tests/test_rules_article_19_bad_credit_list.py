@@ -49,3 +49,15 @@ def test_第十九条_bad_credit_list_false_terminated_banned_two_years(rules):
     assert (d.decision, d.clause, d.reentry_banned_until) == ("terminated", "第十九条", D(2026, 3, 10))
     assert "直接终止合作，2024-03-10起2年内（至2026-03-10）不得重新开展本类型合作" in d.reasons
     assert "不良信用名单" not in d.reasons
+
+
+def test_第十九条_a_violation_before_the_contracts_start_belongs_to_an_earlier_cooperation(rules):
+    """SPEC v2 §4.3 re-entry: C2 signed after the ban of a 2024 violation is reviewed on its own record — renewed —
+    while a violation during C2 terminates it."""
+    c2 = r.Contract(contract_id="C2", partner_id="P1", start_date=D(2026, 4, 1), end_date=D(2027, 3, 31))
+    old = r.Violation("V1", D(2024, 3, 10), 2, False)
+    again = r.Violation("V2", D(2026, 6, 3), 2, False)
+    feb = D(2027, 2, 1)
+    assert r.decide(c2, r.PartnerRecord(partner_id="P1", violations=(old,)), feb, rules).decision == "renew"
+    d = r.decide(c2, r.PartnerRecord(partner_id="P1", violations=(old, again)), feb, rules)
+    assert (d.decision, d.reentry_banned_until) == ("terminated", D(2028, 6, 3))

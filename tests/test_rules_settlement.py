@@ -469,3 +469,21 @@ def test_第十九条_a_listed_violation_before_a_new_contract_belongs_to_the_ea
     reentry = r.Contract("C5", D(2026, 3, 1), D(2027, 2, 28))
     assert r.cooperation_end(D(2026, 4, 1), [C1, reentry], {}, violations=[listed]) is None
     assert r.cooperation_end(D(2026, 2, 1), [C1, reentry], {}, violations=[listed]).violation_id == "V1"
+
+
+def test_第十九条_re_entry_after_the_ban_is_settled_again_and_the_stopped_money_stays_stopped(policy_book):
+    """SPEC v2 §4.3 re-entry: a plain violation on 2024-03-10 stops C1's settlement (第十九条); after the 2-year ban
+    the partner signs C2 from 2026-04-01. From April 2026 the new cooperation is payable again, while the 20.00
+    stopped in March and April 2024 is never released (it stays in the held balance)."""
+    v = r.Violation("V1", D(2024, 3, 10), 2, bad_credit_list=False)
+    c1, c2 = r.Contract("C1", D(2023, 1, 1), D(2024, 12, 31)), r.Contract("C2", D(2026, 4, 1), D(2027, 3, 31))
+    amounts_by_month = {D(2024, m, 1): third("10.00") for m in (2, 3, 4)} | {
+        D(2026, 4, 1): third("20.00"), D(2026, 5, 1): third("20.00")}
+    facts = r.PartnerFacts(amounts=amounts_by_month, violations=(v,), contracts=(c1, c2))
+    got = run(facts, D(2026, 5, 1), policy_book)
+    assert [got[D(2024, m, 1)].status.status for m in (2, 3, 4)] == ["payable", "stopped", "stopped"]
+    assert got[D(2026, 3, 1)].status.status == "stopped" and got[D(2026, 3, 1)].held_balance == M("20.00")
+    april, may = got[D(2026, 4, 1)], got[D(2026, 5, 1)]
+    assert cols(april) == ("payable", M("20.00"), M("20.00"), M("0.00"), M("0.00"), M("0.00"), M("20.00"), M("20.00"))
+    assert (may.paid, may.released, may.held_balance) == (M("20.00"), M("0.00"), M("20.00"))
+    assert conserved(got)

@@ -1,5 +1,6 @@
 """第五章 运营考核: daily complaint notifications (第七条), monthly warning tiers (第八条) and health (附件5)."""
 
+import datetime as dt
 from collections import Counter
 
 import dagster as dg
@@ -21,6 +22,7 @@ from migu_assets.partitions import daily_partitions
 from migu_assets.policy import Policy
 from migu_assets.provenance import code_version
 from migu_assets.resources import PolicyResource, WarehouseResource
+from migu_assets.rules.periods import months_between
 from migu_assets.warehouse import schema
 
 
@@ -48,15 +50,17 @@ def daily_complaint_counts(
     book = policy.book()
     with warehouse.engine.connect() as conn:
         rows = compute.daily_counts(conn, book, start, end)
-    for row in rows:
-        row.update(policy_version=book.for_month(row["day"]).version, run_id=context.run_id)
+    versions = {m: book.for_month(m).version for m in months_between(start, end - dt.timedelta(days=1))}
+    for row in rows:  # the version in force in the day's month (looked up once per month, not per row)
+        row["policy_version"], row["run_id"] = versions[row["day"].replace(day=1)], context.run_id
     written = warehouse.replace_partition(schema.daily_complaint_counts, "day", start, end, rows)
     context.log.info(f"daily_complaint_counts {start}..{end}: {written} partner-days")
     notified = [r for r in rows if r["notifications"] > 0]
     return dg.MaterializeResult(
         metadata=materialization_metadata(
             schema.daily_complaint_counts,
-            sorted(rows, key=lambda r: (-r["notifications"], r["day"], r["partner_id"])),
+            rows,
+            order=lambda r: (-r["notifications"], r["day"], r["partner_id"]),
             extra={
                 "days": f"{start} .. {end}",
                 "partner_days_notified": len(notified),

@@ -101,11 +101,11 @@ def monthly_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
     ) -> dg.MaterializeResult:
         rows, per_month = write_months(context, warehouse, policy, spec.table, spec.compute)
-        preview = sorted(rows, key=spec.preview) if spec.preview else rows
         return dg.MaterializeResult(
             metadata=materialization_metadata(
                 spec.table,
-                preview,
+                rows,
+                order=spec.preview,
                 per_month=per_month,
                 count_by=spec.count_by,
                 extra=spec.extra_metadata(rows) if spec.extra_metadata else None,

@@ -87,7 +87,8 @@ def measure_ledger(
     yield dg.MaterializeResult(
         metadata=materialization_metadata(
             schema.measure_ledger,
-            sorted(rows, key=lambda r: (r["status"] != OVERDUE, r["due_on"], r["measure_id"])),
+            rows,
+            order=lambda r: (r["status"] != OVERDUE, r["due_on"], r["measure_id"]),
             count_by=["status", "lifecycle"],
             extra={"as_of": str(as_of), "by_status": dg.MetadataValue.json(dict(sorted(statuses.items())))},
         )

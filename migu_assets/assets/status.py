@@ -65,7 +65,8 @@ def partner_status(
     return dg.MaterializeResult(
         metadata=materialization_metadata(
             schema.partner_status,
-            sorted(rows, key=lambda r: (order.get(r["grade"] or "", 99), r["partner_id"])),
+            rows,
+            order=lambda r: (order.get(r["grade"] or "", 99), r["partner_id"]),
             count_by=["grade"],
             extra={
                 "as_of": str(as_of),

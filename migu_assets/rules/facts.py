@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -32,3 +33,10 @@ class Violation:
     occurred_on: dt.date
     violation_type: int | None = None
     bad_credit_list: bool = False
+
+
+def of_cooperation(violations: Iterable[Violation], since: dt.date | None) -> list[Violation]:
+    """The violations that belong to the cooperation that started on ``since`` (SPEC v2 §4.3, re-entry): those on
+    or after its start. A violation before a later contract's start ended an earlier cooperation; the re-entered
+    partner is judged afresh (no ``terminated`` renewal, no ``stopped`` settlement for it)."""
+    return [v for v in violations if since is None or v.occurred_on >= since]

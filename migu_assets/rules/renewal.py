@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from migu_assets.policy import RenewalRules
-from migu_assets.rules.facts import Contract, Violation  # noqa: F401 (re-exported: rules.renewal.Contract)
+from migu_assets.rules.facts import Contract, Violation, of_cooperation  # noqa: F401 (Contract re-exported)
 from migu_assets.rules.periods import add_months, month_start
 from migu_assets.vocabulary import (  # noqa: F401 (re-exported decision codes)
     ABANDONED,
@@ -228,6 +228,14 @@ def exit_requested(contract: Contract, partner: PartnerRecord, rules: RenewalRul
 
 def findings(contract: Contract, partner: PartnerRecord, month: dt.date, rules: RenewalRules) -> list[Finding]:
     """Every matching rule, in precedence order (rules 1–6; empty → rule 7 renews)."""
+    if contract.start_date is not None:  # SPEC v2 §4.3: an earlier cooperation's end does not decide this contract
+        month_of_start = month_start(contract.start_date)
+        zero = partner.first_zero_credit_month
+        partner = replace(
+            partner,
+            violations=tuple(of_cooperation(partner.violations, contract.start_date)),
+            first_zero_credit_month=zero if zero is not None and zero >= month_of_start else None,
+        )
     checks = (
         terminated(partner, rules),
         rights_not_delivered(contract, rules),

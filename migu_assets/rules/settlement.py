@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from migu_assets.policy import SettlementRules
-from migu_assets.rules.facts import Contract, Violation  # noqa: F401 (re-exported: rules.settlement.Contract)
+from migu_assets.rules.facts import Contract, Violation, of_cooperation  # noqa: F401 (Contract re-exported)
 from migu_assets.rules.numbers import round2
 from migu_assets.rules.periods import add_months, month_end, month_start, next_month
 from migu_assets.vocabulary import (
@@ -467,10 +467,9 @@ def ledger(facts: PartnerFacts, through: dt.date, rules_for: Callable[[dt.date],
     """
     if not facts.amounts:
         return []
-    stop = stopping_violation(facts.violations)
     phone_months = [m for m, a in facts.amounts.items() if a.has_phone_bill]
     month, last = month_start(min(facts.amounts)), month_start(through)
-    carried, held = ZERO, ZERO
+    carried, held, frozen = ZERO, ZERO, ZERO  # frozen: money stopped under 第十九条, part of held, never released
     composition: list[Withholding] = []
     settled_ends: set[tuple[str | None, dt.date]] = set()
     applied_ids: set[str] = set()
@@ -479,6 +478,8 @@ def ledger(facts: PartnerFacts, through: dt.date, rules_for: Callable[[dt.date],
         rules = rules_for(month)
         amounts = facts.amounts.get(month)
         ended = cooperation_end(month, facts.contracts, facts.decisions, violations=facts.violations)
+        current = _latest_started(month, facts.contracts)  # re-entry (SPEC v2 §4.3): the current cooperation's
+        stop = stopping_violation(of_cooperation(facts.violations, current.start_date if current else None))
         involved = ended is not None and phone_bill_involved(ended, facts.contracts, phone_months)
         status = settlement_status(
             month,
@@ -510,15 +511,18 @@ def ledger(facts: PartnerFacts, through: dt.date, rules_for: Callable[[dt.date],
                 )
                 applied_ids.update(d.deduction_id for d in applied)
                 total = sum((d.amount for d in applied), ZERO)
-                exit_deducted = min(held_in, total)
+                exit_deducted = min(held_in - frozen, total)
                 excess = total - exit_deducted
-            released = held_in - exit_deducted
-            if held_in:
-                released_months, composition = tuple(composition), []
+            released = held_in - frozen - exit_deducted
+            if held_in - frozen:
+                released_months = tuple(w for w in composition if w.clause != CLAUSE_STOPPED)
+                composition = [w for w in composition if w.clause == CLAUSE_STOPPED]
             if excess:
                 b = replace(b, carried_out=b.carried_out - excess)
         if withheld:
             composition.append(Withholding(month, withheld, status.clause))
+            if status.status == STOPPED:
+                frozen += withheld
         paid = b.payable - withheld + released
         held_balance = held_in + withheld - released - exit_deducted
         if amounts is not None or carried != 0 or held_in != 0 or applied:
