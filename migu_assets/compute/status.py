@@ -41,7 +41,7 @@ from migu_assets.rules.numbers import to_decimal
 from migu_assets.rules.periods import add_months, as_date, month_start
 from migu_assets.rules.renewal import ABANDONED
 from migu_assets.rules.settlement import yuan
-from migu_assets.vocabulary import DECISION_NAMES, SETTLEMENT_NAMES, control_action_text
+from migu_assets.vocabulary import DECISION_NAMES, SETTLEMENT_NAMES, control_action_text, grade_name
 from migu_assets.warehouse.schema import (
     contracts,
     control_actions,
@@ -171,7 +171,7 @@ def status_reason(
     if row["grade"] is None:
         parts.append("暂无已完成月份的信用评级")
     else:
-        text = f"{row['latest_month']:%Y年%m月}信用积分{row['credit_score']}分，评级{row['grade']}"
+        text = f"{row['latest_month']:%Y年%m月}信用积分{row['credit_score']}分，评级{grade_name(row['grade'])}"
         if has_measures(row["measures"]):
             text += f"，须执行：{row['measures']}（整改期限{row['measures_due_on']}）"
         else:
@@ -194,7 +194,7 @@ def status_reason(
         parts.append(f"{row['reentry_banned_until']}（含当日）前不得重新开展本类型合作")
     if row.get("grade_in_force") is not None:
         parts.append(
-            f"截至{row['as_of']}有效评级：{row['grade_in_force_month']:%Y年%m月}结果{row['grade_in_force']}"
+            f"截至{row['as_of']}有效评级：{row['grade_in_force_month']:%Y年%m月}结果{grade_name(row['grade_in_force'])}"
             "（以最新收到的信用积分级别为准，第十四条）"
         )
     if row.get("open_measures") or row.get("overdue_measures"):
