@@ -94,6 +94,24 @@ def credit_story(engine: sa.Engine) -> None:
     )
 
 
+def contract(cid: str, pid: str, start: dt.date, end: dt.date, **kw) -> dict:
+    """A ``contracts`` row: delivered, launched, qualified, no exit request or signing decision unless given."""
+    return {
+        "contract_id": cid,
+        "partner_id": pid,
+        "start_date": start,
+        "end_date": end,
+        "rights_delivered": True,
+        "product_launched": True,
+        "launch_blocked_by_partner": False,
+        "qualification_ok": True,
+        "exit_requested_on": None,
+        "decision_on": None,
+        "signed_on": None,
+        **kw,
+    }
+
+
 def table_rows(
     engine: sa.Engine, table: sa.Table, order_by: list[str] | None = None, with_run_id: bool = False
 ) -> list[dict]:
@@ -105,4 +123,4 @@ def table_rows(
         return [dict(r) for r in conn.execute(sa.select(*shown).order_by(*[table.c[c] for c in cols])).mappings()]
 
 
-__all__ = ["insert", "partner", "ticket", "complaints_on", "credit_story", "table_rows", "schema"]
+__all__ = ["insert", "partner", "ticket", "complaints_on", "credit_story", "contract", "table_rows", "schema"]

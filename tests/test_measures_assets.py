@@ -7,7 +7,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 from dagster_helpers import defs_for, materialize_range
-from factories import complaints_on, insert, partner, table_rows
+from factories import complaints_on, contract, insert, partner, table_rows
 
 from migu_assets.compute.measures import ledger_rows
 from migu_assets.compute.status import partner_status_rows
@@ -34,20 +34,6 @@ def ledger(engine, as_of):
         return {r["measure_id"]: r for r in ledger_rows(conn, BOOK, as_of)}
 
 
-def _contract(cid, pid, start, end, **kw):
-    return {
-        "contract_id": cid,
-        "partner_id": pid,
-        "start_date": start,
-        "end_date": end,
-        "rights_delivered": kw.get("rights_delivered", True),
-        "product_launched": True,
-        "launch_blocked_by_partner": False,
-        "qualification_ok": True,
-        "exit_requested_on": None,
-        "decision_on": None,
-        "signed_on": None,
-    }
 
 
 # ------------------------------------------------------------------ 第十四条: January E superseded by February B
@@ -196,7 +182,7 @@ def test_第十条注_stop_new_business_lapses_when_the_cooperation_ends(db_url,
         schema.complaint_tickets,
         complaints_on("P1", D(2024, 1, 10), 10) + complaints_on("P1", D(2024, 2, 5), 10),
     )
-    insert(engine, schema.contracts, [_contract("C1", "P1", JAN, D(2024, 3, 15), rights_delivered=False)])
+    insert(engine, schema.contracts, [contract("C1", "P1", JAN, D(2024, 3, 15), rights_delivered=False)])
     run(db_url, "2024-01", "2024-02")
     decisions = table_rows(engine, schema.renewal_decisions)
     assert [(r["contract_id"], r["decision"]) for r in decisions] == [("C1", "not_renewed")]

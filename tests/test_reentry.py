@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from dagster_helpers import materialize_range
-from factories import insert, partner, table_rows
+from factories import contract, insert, partner, table_rows
 
 from migu_assets.compute.partners import ban_breaches
 from migu_assets.compute.status import partner_status_rows
@@ -26,20 +26,6 @@ def _violation(vid, pid, occurred, listed):
     }
 
 
-def _contract(cid, pid, start, end):
-    return {
-        "contract_id": cid,
-        "partner_id": pid,
-        "start_date": start,
-        "end_date": end,
-        "rights_delivered": True,
-        "product_launched": True,
-        "launch_blocked_by_partner": False,
-        "qualification_ok": True,
-        "exit_requested_on": None,
-        "decision_on": None,
-        "signed_on": None,
-    }
 
 
 def scenario(engine):
@@ -55,10 +41,10 @@ def scenario(engine):
         engine,
         schema.contracts,
         [
-            _contract("C1", "P1", D(2023, 1, 1), D(2024, 12, 31)),
-            _contract("C1b", "P1", D(2024, 3, 1), D(2025, 2, 28)),
-            _contract("C2", "P2", D(2023, 1, 1), D(2024, 12, 31)),
-            _contract("C2b", "P2", D(2024, 3, 1), D(2025, 2, 28)),
+            contract("C1", "P1", D(2023, 1, 1), D(2024, 12, 31)),
+            contract("C1b", "P1", D(2024, 3, 1), D(2025, 2, 28)),
+            contract("C2", "P2", D(2023, 1, 1), D(2024, 12, 31)),
+            contract("C2b", "P2", D(2024, 3, 1), D(2025, 2, 28)),
         ],
     )
 

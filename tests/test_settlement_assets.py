@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from dagster_helpers import resources_for
-from factories import insert, table_rows
+from factories import contract, insert, table_rows
 
 from migu_assets import definitions
 from migu_assets.assets.settlement import settlements_net_identity, settlements_reconcile_with_items
@@ -59,20 +59,6 @@ def grade_row(pid, month, grade, score):
     }
 
 
-def contract(cid, pid, start, end):
-    return {
-        "contract_id": cid,
-        "partner_id": pid,
-        "start_date": start,
-        "end_date": end,
-        "rights_delivered": True,
-        "product_launched": True,
-        "launch_blocked_by_partner": False,
-        "qualification_ok": True,
-        "exit_requested_on": None,
-        "decision_on": None,
-        "signed_on": None,
-    }
 
 
 def decision(cid, pid, month, end, decision_):
