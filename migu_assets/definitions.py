@@ -10,11 +10,11 @@ import dagster as dg
 
 from migu_assets import assets as assets_package
 from migu_assets.assets.sources import source_tables
-from migu_assets.jobs import build_jobs, build_schedules, build_status_schedule
+from migu_assets.jobs import build_jobs, build_notices_job, build_schedules, build_status_schedule
 from migu_assets.notify.resource import notifier_from_env
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.sensors.notifications import build_notification_sensors
-from migu_assets.sensors.status import build_status_refresh
+from migu_assets.sensors.status import build_letters_after_runs, build_status_refresh
 from migu_assets.sensors.violations import build_major_violation_sensor
 from migu_assets.settings import default_warehouse_url
 from migu_assets.whatif.job import whatif_job
@@ -23,6 +23,7 @@ computed_assets = dg.load_assets_from_package_module(assets_package)
 asset_checks = dg.load_asset_checks_from_package_module(assets_package)
 daily_job, monthly_job = build_jobs(computed_assets)
 status_jobs, status_sensors = build_status_refresh(computed_assets, monthly_job.name)
+notices_job = build_notices_job()
 
 
 def warehouse_resource() -> WarehouseResource:
@@ -47,9 +48,14 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*source_tables, *computed_assets],
         asset_checks=asset_checks,
-        jobs=[daily_job, monthly_job, *status_jobs, whatif_job],
+        jobs=[daily_job, monthly_job, *status_jobs, notices_job, whatif_job],
         schedules=[*build_schedules(daily_job, monthly_job), *map(build_status_schedule, status_jobs)],
-        sensors=[build_major_violation_sensor(computed_assets), *status_sensors, *build_notification_sensors()],
+        sensors=[
+            build_major_violation_sensor(computed_assets),
+            *status_sensors,
+            build_letters_after_runs(computed_assets, notices_job, monthly_job.name),
+            *build_notification_sensors(),
+        ],
         # notifications stay off unless configured, also when a caller passes only warehouse and policy
         resources={"notifier": notifier_from_env(), **(resources or default_resources())},
         # Steps are SQL-bound and short: one process per run instead of one per step took a sensor-triggered

@@ -13,9 +13,23 @@ import dagster as dg
 
 from migu_assets.partitions import daily_partitions, monthly_partitions
 
+# The result letters are documents, not part of the computation chain: at production size (thousands of letters a
+# month at ~0.3 s each) they would make every monthly run and every violation recomputation minutes longer. They
+# run in ``notices_job`` right after each successful monthly computation (sensors/status.py).
+LETTERS = dg.AssetKey("notices")
+
 
 def _keys(assets, partitions_def) -> list[dg.AssetKey]:
-    return [key for a in assets if a.partitions_def == partitions_def for key in a.keys]
+    return [key for a in assets if a.partitions_def == partitions_def for key in a.keys if key != LETTERS]
+
+
+def build_notices_job():
+    return dg.define_asset_job(
+        "notices_job",
+        selection=dg.AssetSelection.assets(LETTERS),
+        partitions_def=monthly_partitions,
+        description="结果通知函（第十四条）：每次月度计算成功后为相同月份生成 DOCX/PDF 通知函。",
+    )
 
 
 def build_jobs(assets):

@@ -65,3 +65,21 @@ def test_ui_charts_are_chinese_markdown_bars():
     assert "| 终止合作 | 1 |" in grades and "| B级 | 0 |  |" in grades and "TERM" not in grades
     tiers = tier_chart({2: 3}).value
     assert "| 二级预警 | 3 | " + "█" * 30 + " |" in tiers and "| 一级预警 | 0 |  |" in tiers
+
+
+def test_letters_follow_each_successful_monthly_computation_in_their_own_job():
+    """Issue 16 at production size: the letters are not part of monthly_job or the violation recomputation;
+    notices_after_monthly_runs requests notices_job for the months the finished run covered."""
+    from migu_assets.sensors.status import letters_request
+
+    assert dg.AssetKey("notices") not in defs.resolve_job_def("monthly_job").asset_layer.executable_asset_keys
+    assert "notices_after_monthly_runs" in {s.name for s in defs.sensors}
+    ranged = dg.DagsterRun(job_name="monthly_job", run_id="r1", tags={
+        "dagster/asset_partition_range_start": "2024-01-01", "dagster/asset_partition_range_end": "2024-03-01"})
+    request = letters_request(ranged)
+    assert request.run_key == "notices:r1"
+    assert request.tags["dagster/asset_partition_range_start"] == "2024-01-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2024-03-01"
+    one = letters_request(dg.DagsterRun(job_name="__ASSET_JOB", run_id="r2", tags={"dagster/partition": "2024-02-01"}))
+    assert (one.partition_key, one.run_key) == ("2024-02-01", "notices:r2")
+    assert letters_request(dg.DagsterRun(job_name="monthly_job", run_id="r3")) is None

@@ -429,7 +429,8 @@ def test_definitions_carry_the_notices_asset_the_sensors_and_an_unconfigured_not
         "control_actions",
         "settlements",
     }
-    assert dg.AssetKey("notices") in defs.resolve_job_def("monthly_job").asset_layer.executable_asset_keys
+    assert dg.AssetKey("notices") in defs.resolve_job_def("notices_job").asset_layer.executable_asset_keys
+    assert dg.AssetKey("notices") not in defs.resolve_job_def("monthly_job").asset_layer.executable_asset_keys
     names = {s.name for s in defs.sensors}
     assert {
         "results_notification_sensor",

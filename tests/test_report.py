@@ -131,6 +131,8 @@ def run_chain(db_url: str):
     assert materialize_range(db_url, "daily_job", "2024-01-01", "2024-03-31").success
     result = materialize_range(db_url, "monthly_job", "2024-01-01", "2024-03-01")
     assert result.success
+    # the letters follow every successful monthly computation (notices_after_monthly_runs → notices_job)
+    assert materialize_range(db_url, "notices_job", "2024-01-01", "2024-03-01").success
     return result
 
 

@@ -9,7 +9,6 @@ from migu_assets import notices as letters
 from migu_assets.assets._common import (
     OWNERS,
     REPORTING,
-    VIOLATION_SENSITIVE,
     WAREHOUSE_RETRY,
     markdown_table,
     window_months,
@@ -37,8 +36,7 @@ class NoticesConfig(dg.Config):
     group_name=REPORTING,
     owners=OWNERS,
     kinds={"pdf", "python"},
-    # a recorded major violation recomputes the month (SPEC §9): the TERMINATED partner gets its letter
-    tags=VIOLATION_SENSITIVE,
+    # not in monthly_job nor the violation recomputation: notices_job follows every successful monthly computation
     metadata={"partition_expr": "month", "policy_article": "第十条、第十四条、第八条、附件1–4、第七章"},
     code_version=code_version(letters),
     retry_policy=WAREHOUSE_RETRY,

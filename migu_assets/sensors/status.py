@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from migu_assets.partitions import monthly_partitions
+from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG, monthly_partitions
+
+PARTITION_TAG = "dagster/partition"
 
 PARTNER_STATUS = dg.AssetKey("partner_status")
 MEASURE_LEDGER = dg.AssetKey("measure_ledger")
@@ -64,3 +66,38 @@ def build_status_refresh(
         return dg.RunRequest(run_key=f"partner_status:{run.run_id}", tags={"migu/after_run": run.run_id})
 
     return [status_job], [partner_status_refresh_sensor]
+
+
+def letters_request(run: dg.DagsterRun) -> dg.RunRequest | None:
+    """The ``notices_job`` request for the months a finished monthly computation covered (its partition or range)."""
+    tags = run.tags
+    key = f"notices:{run.run_id}"
+    if tags.get(RANGE_START_TAG) and tags.get(RANGE_END_TAG):
+        range_tags = {RANGE_START_TAG: tags[RANGE_START_TAG], RANGE_END_TAG: tags[RANGE_END_TAG]}
+        return dg.RunRequest(run_key=key, tags={**range_tags, "migu/after_run": run.run_id})
+    if tags.get(PARTITION_TAG):
+        return dg.RunRequest(run_key=key, partition_key=tags[PARTITION_TAG], tags={"migu/after_run": run.run_id})
+    return None
+
+
+def build_letters_after_runs(
+    assets: Sequence[dg.AssetsDefinition], notices_job, monthly_job_name: str = MONTHLY_JOB
+) -> dg.RunStatusSensorDefinition:
+    """``notices_after_monthly_runs``: after a successful run that computed monthly assets (the schedule,
+    ``migu-assets run``, a backfill, a violation recomputation), write the letters of the same months."""
+    monthly = monthly_keys(assets) - {dg.AssetKey("notices")}
+
+    @dg.run_status_sensor(
+        name="notices_after_monthly_runs",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        request_job=notices_job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="月度计算（或违规重算）成功后，为相同月份生成结果通知函（notices_job）。",
+    )
+    def notices_after_monthly_runs(context: dg.RunStatusSensorContext):
+        run = context.dagster_run
+        if not computed_monthly_assets(run, monthly, monthly_job_name):
+            return dg.SkipReason(f"run {run.run_id} ({run.job_name}) computed no monthly asset")
+        return letters_request(run) or dg.SkipReason(f"run {run.run_id} names no month")
+
+    return notices_after_monthly_runs
