@@ -112,6 +112,20 @@ def contract(cid: str, pid: str, start: dt.date, end: dt.date, **kw) -> dict:
     }
 
 
+def violation(vid: str, pid: str, occurred: dt.date, vtype: int = 3, bad_credit_list: bool = False, **kw) -> dict:
+    """A ``major_violations`` row (附件8 item ``vtype``), recorded the next morning unless ``recorded_at`` is given."""
+    return {
+        "violation_id": vid,
+        "partner_id": pid,
+        "violation_type": vtype,
+        "occurred_on": occurred,
+        "recorded_at": kw.pop("recorded_at", dt.datetime.combine(occurred + dt.timedelta(days=1), dt.time(9))),
+        "description": kw.pop("description", "违规外呼"),
+        "bad_credit_list": bad_credit_list,
+        **kw,
+    }
+
+
 def table_rows(
     engine: sa.Engine, table: sa.Table, order_by: list[str] | None = None, with_run_id: bool = False
 ) -> list[dict]:
@@ -123,4 +137,4 @@ def table_rows(
         return [dict(r) for r in conn.execute(sa.select(*shown).order_by(*[table.c[c] for c in cols])).mappings()]
 
 
-__all__ = ["insert", "partner", "ticket", "complaints_on", "credit_story", "contract", "table_rows", "schema"]
+__all__ = ["insert", "partner", "ticket", "complaints_on", "credit_story", "contract", "violation", "table_rows", "schema"]

@@ -15,7 +15,7 @@ import docx
 import pypdf
 import pytest
 import sqlalchemy as sa
-from factories import insert
+from factories import insert, violation
 from test_report import MARCH, built, run_chain, scenario  # noqa: F401 — module-scoped computed warehouse
 from typer.testing import CliRunner
 
@@ -174,17 +174,7 @@ def test_notices_on_both_databases_terminated_partner(db_url, engine, tmp_path, 
     insert(
         engine,
         schema.major_violations,
-        [
-            {
-                "violation_id": "V1",
-                "partner_id": "P4",
-                "violation_type": 3,
-                "occurred_on": D(2024, 3, 20),
-                "recorded_at": dt.datetime(2024, 3, 21, 9, 0),
-                "description": "违规外呼",
-                "bad_credit_list": False,
-            }
-        ],
+        [violation("V1", "P4", D(2024, 3, 20))],
     )
     run_chain(db_url)
     rows = notice_rows(engine)

@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from dagster_helpers import defs_for, materialize_range
-from factories import insert, partner
+from factories import insert, partner, violation
 from test_notify import fast_retry, platforms  # noqa: F401 — the local stand-in for the HTTP platforms
 from test_report import scenario
 
@@ -336,17 +336,7 @@ def test_major_violation_recomputation_is_reported_once(computed, platforms):  #
     insert(
         engine,
         schema.major_violations,
-        [
-            {
-                "violation_id": "V1",
-                "partner_id": "P4",
-                "violation_type": 3,
-                "occurred_on": D(2024, 3, 20),
-                "recorded_at": dt.datetime(2024, 3, 21, 9, 0),
-                "description": "违规外呼",
-                "bad_credit_list": False,
-            }
-        ],
+        [violation("V1", "P4", D(2024, 3, 20))],
     )
     with engine.connect() as conn:
         assert ev.major_violation(conn, "V1") is None  # not processed yet: nothing to say
