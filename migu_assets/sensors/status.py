@@ -11,10 +11,11 @@ status job's own runs request nothing. The run key is the finished run's id, so 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
+from migu_assets.jobs import LETTERS
 from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG, monthly_partitions
 
 PARTITION_TAG = "dagster/partition"
@@ -26,7 +27,8 @@ MONTHLY_JOB = "monthly_job"
 
 
 def monthly_keys(assets: Sequence[dg.AssetsDefinition]) -> set[dg.AssetKey]:
-    return {key for a in assets if a.partitions_def == monthly_partitions for key in a.keys}
+    """The monthly computation's assets (the letters follow it, they are not part of it)."""
+    return {key for a in assets if a.partitions_def == monthly_partitions for key in a.keys if key != LETTERS}
 
 
 def computed_monthly_assets(run: dg.DagsterRun, monthly: set[dg.AssetKey], monthly_job_name: str) -> bool:
@@ -52,20 +54,15 @@ def build_status_refresh(
         description="合作方当前状态与处罚措施执行台账刷新（每次月度链路成功运行后、每日）。",
     )
 
-    @dg.run_status_sensor(
-        name="partner_status_refresh_sensor",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        request_job=status_job,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="月度链路（或违规重算）运行成功后刷新合作方当前状态 partner_status。",
+    sensor = after_monthly_runs(
+        "partner_status_refresh_sensor",
+        status_job,
+        "月度链路（或违规重算）运行成功后刷新合作方当前状态 partner_status。",
+        monthly,
+        monthly_job_name,
+        lambda run: dg.RunRequest(run_key=f"partner_status:{run.run_id}", tags={"migu/after_run": run.run_id}),
     )
-    def partner_status_refresh_sensor(context: dg.RunStatusSensorContext):
-        run = context.dagster_run
-        if not computed_monthly_assets(run, monthly, monthly_job_name):
-            return dg.SkipReason(f"run {run.run_id} ({run.job_name}) computed no monthly asset")
-        return dg.RunRequest(run_key=f"partner_status:{run.run_id}", tags={"migu/after_run": run.run_id})
-
-    return [status_job], [partner_status_refresh_sensor]
+    return [status_job], [sensor]
 
 
 def letters_request(run: dg.DagsterRun) -> dg.RunRequest | None:
@@ -80,24 +77,43 @@ def letters_request(run: dg.DagsterRun) -> dg.RunRequest | None:
     return None
 
 
+def after_monthly_runs(
+    name: str,
+    job,
+    description: str,
+    monthly: set[dg.AssetKey],
+    monthly_job_name: str,
+    request: Callable[[dg.DagsterRun], dg.RunRequest | None],
+) -> dg.RunStatusSensorDefinition:
+    """A run-status sensor requesting ``job`` (``request(run)``) after each successful run that computed monthly
+    assets — a ``monthly_job`` run or a recomputation under another job; other runs request nothing."""
+
+    @dg.run_status_sensor(
+        name=name,
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        request_job=job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+    def _sensor(context: dg.RunStatusSensorContext):
+        run = context.dagster_run
+        if not computed_monthly_assets(run, monthly, monthly_job_name):
+            return dg.SkipReason(f"run {run.run_id} ({run.job_name}) computed no monthly asset")
+        return request(run) or dg.SkipReason(f"run {run.run_id} names no month")
+
+    return _sensor
+
+
 def build_letters_after_runs(
     assets: Sequence[dg.AssetsDefinition], notices_job, monthly_job_name: str = MONTHLY_JOB
 ) -> dg.RunStatusSensorDefinition:
     """``notices_after_monthly_runs``: after a successful run that computed monthly assets (the schedule,
     ``migu-assets run``, a backfill, a violation recomputation), write the letters of the same months."""
-    monthly = monthly_keys(assets) - {dg.AssetKey("notices")}
-
-    @dg.run_status_sensor(
-        name="notices_after_monthly_runs",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        request_job=notices_job,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="月度计算（或违规重算）成功后，为相同月份生成结果通知函（notices_job）。",
+    return after_monthly_runs(
+        "notices_after_monthly_runs",
+        notices_job,
+        "月度计算（或违规重算）成功后，为相同月份生成结果通知函（notices_job）。",
+        monthly_keys(assets),
+        monthly_job_name,
+        letters_request,
     )
-    def notices_after_monthly_runs(context: dg.RunStatusSensorContext):
-        run = context.dagster_run
-        if not computed_monthly_assets(run, monthly, monthly_job_name):
-            return dg.SkipReason(f"run {run.run_id} ({run.job_name}) computed no monthly asset")
-        return letters_request(run) or dg.SkipReason(f"run {run.run_id} names no month")
-
-    return notices_after_monthly_runs
