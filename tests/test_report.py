@@ -341,7 +341,8 @@ def test_column_widths_count_cjk_as_two(wb):
     ws = wb["信用评级"]
     reason = column(ws, "原因") + 1
     assert ws.column_dimensions["A"].width >= display_width("合作方编号")
-    assert ws.column_dimensions[openpyxl.utils.get_column_letter(reason)].width == 60  # capped, reasons are long
+    # capped, reasons are long; the file holds the width as Excel writes it (60 characters + cell padding)
+    assert int(ws.column_dimensions[openpyxl.utils.get_column_letter(reason)].width) == 60
 
 
 def test_asset_metadata_path_row_counts_and_preview(built, workbook_path):
@@ -418,13 +419,13 @@ def test_grade_cells_are_coloured_by_conditional_formatting(wb):
     grades = wb["信用评级"]
     letter = openpyxl.utils.get_column_letter(column(grades, "评级") + 1)
     rules = {
-        rule.formula[0]: rule.dxf.fill.fgColor.rgb
+        rule.formula[0]: rule.dxf.fill.bgColor.rgb  # a solid fill of a conditional format is its bgColor in Excel
         for cf in grades.conditional_formatting
         if str(cf.sqref) == f"{letter}2:{letter}{grades.max_row - 1}"
         for rule in cf.rules
     }
     assert {'"A"', '"D"', '"F"', '"终止合作"'} <= set(rules)
-    assert rules['"A"'] != rules['"F"']
+    assert rules['"A"'] == "FFC6EFCE" and rules['"F"'] == "FFFFC7CE" and rules['"终止合作"'] == "FFC00000"
 
 
 def test_reason_columns_wrap_and_pages_print_landscape_fit_to_width(wb):
@@ -432,7 +433,9 @@ def test_reason_columns_wrap_and_pages_print_landscape_fit_to_width(wb):
         ws = wb[name]
         reason = column(ws, "原因") + 1
         assert all(ws.cell(r, reason).alignment.wrap_text for r in range(2, ws.max_row)), name
-        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9  # A4
+        # one page wide (1 is the file format's default, so the attribute may be omitted), as many pages tall as needed
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, name
         assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1", name
 
 

@@ -49,9 +49,12 @@ def monthly_report(
     builds the same workbook straight from the warehouse.
     """
     results = []
+    book = policy.book()
+    with warehouse.engine.connect() as conn:  # the ledger as of today is the same for every month: read it once
+        state = xlsx_report.as_of_state(conn, book)
     for month in window_months(context):
         path = Path(config.out_dir) / xlsx_report.report_filename(month) if config.out_dir else None
-        result = xlsx_report.build_report(warehouse.engine, month, path, book=policy.book())
+        result = xlsx_report.build_report(warehouse.engine, month, path, book=book, state=state)
         context.log.info(f"monthly_report {month:%Y-%m}: {result.path} {result.sheet_rows}")
         results.append(result)
     last = results[-1]

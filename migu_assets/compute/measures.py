@@ -129,9 +129,15 @@ def _measure(row) -> rules.Measure:
 
 
 def ledger_rows(
-    conn: sa.Connection, book: PolicyBook, as_of: dt.date, partner_ids: list[str] | None = None
+    conn: sa.Connection,
+    book: PolicyBook,
+    as_of: dt.date,
+    partner_ids: list[str] | None = None,
+    results: dict[str, dict[dt.date, MonthResult]] | None = None,
 ) -> list[dict]:
-    """``measure_ledger`` rows as of ``as_of`` (SPEC v2 §5a), ordered by partner, month, due date and id."""
+    """``measure_ledger`` rows as of ``as_of`` (SPEC v2 §5a), ordered by partner, month, due date and id.
+
+    ``results``: :func:`month_results` of the same partners, when the caller has already read them."""
     m = s.measures
     q = sa.select(m).order_by(m.c.partner_id, m.c.month, m.c.due_on, m.c.measure_id)
     if partner_ids is not None:
@@ -140,7 +146,8 @@ def ledger_rows(
     if not measures:
         return []
     done = executions(conn)
-    results = month_results(conn, book, partner_ids)
+    if results is None:
+        results = month_results(conn, book, partner_ids)
     ended = cooperation_ended(conn, as_of)
     calendar = WorkdayCalendar(book.latest.calendar)
     rows = []

@@ -14,15 +14,17 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from migu_assets.policy import PolicyBook
-from migu_assets.report.data import MonthData, read_month
+from migu_assets.report.data import AsOf, MonthData, as_of_state, read_month
 from migu_assets.report.sheets import OVERVIEW, OVERVIEW_COLUMNS, SHEET_NAMES, Sheet, build_sheets
 from migu_assets.report.xlsx import write_workbook
 from migu_assets.settings import migu_home
 
 __all__ = [
     "SHEET_NAMES",
+    "AsOf",
     "MonthData",
     "NothingComputed",
+    "as_of_state",
     "ReportResult",
     "build_report",
     "default_report_path",
@@ -80,18 +82,20 @@ def build_report(
     book: PolicyBook | None = None,
     as_of: dt.date | None = None,
     notice: str | None = None,
+    state: AsOf | None = None,
 ) -> ReportResult:
     """Read ``month`` (its first day) from the warehouse and write the workbook (default under $MIGU_HOME/reports).
 
     With ``require_rows``, a month without any computed row raises :class:`NothingComputed` and writes nothing.
     ``as_of`` (default today) is the day the 执行台账 sheet and the grade in force describe (SPEC v2 §5, §5a).
     ``notice`` (e.g. the month is incomplete, :mod:`migu_assets.completeness`) is shown on the 总览 sheet.
+    ``state``: the results and measure ledger as of the report day, read once by a caller building many months.
     """
     say = progress or (lambda _line: None)
     month = month.replace(day=1)
     say(f"从数据仓库读取 {month:%Y-%m} …")
     with engine.connect() as conn:
-        data = read_month(conn, month, as_of, book)
+        data = read_month(conn, month, as_of, book, state)
     if require_rows and data.is_empty:
         raise NothingComputed(f"nothing computed for {month:%Y-%m}")
     sheets = build_sheets(data)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from migu_assets.compute.measures import ledger_rows, month_results
 from migu_assets.compute.status import today
 from migu_assets.policy import Policy, PolicyBook, load_policy_book
-from migu_assets.rules.credit import grade_in_force
+from migu_assets.rules.credit import MonthResult, grade_in_force
 from migu_assets.warehouse import schema as s
 
 
@@ -38,21 +38,42 @@ def _rows(conn: sa.Connection, query: sa.Select) -> list[dict]:
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def ledger_for_report(conn: sa.Connection, month: dt.date, as_of: dt.date, book: PolicyBook) -> list[dict]:
-    """执行台账 rows: the measures of ``month`` and those of earlier months still open or overdue, as of ``as_of``."""
+@dataclass(frozen=True)
+class AsOf:
+    """What every month's report reads alike as of the report day: all credit results and the whole measure
+    ledger. A run building many months reads them once (:func:`as_of_state`), not once a month."""
 
-    rows = ledger_rows(conn, book, as_of)
-    return [r for r in rows if r["month"] == month or (r["month"] < month and r["status"] in ("open", "overdue"))]
+    as_of: dt.date
+    results: dict[str, dict[dt.date, MonthResult]]
+    ledger: list[dict]
+
+
+def as_of_state(conn: sa.Connection, book: PolicyBook, as_of: dt.date | None = None) -> AsOf:
+    as_of = as_of or today()
+    results = month_results(conn, book)
+    return AsOf(as_of, results, ledger_rows(conn, book, as_of, results=results))
+
+
+def ledger_for_report(month: dt.date, state: AsOf) -> list[dict]:
+    """执行台账 rows: the measures of ``month`` and those of earlier months still open or overdue, as of the day."""
+    return [
+        r for r in state.ledger
+        if r["month"] == month or (r["month"] < month and r["status"] in ("open", "overdue"))
+    ]
 
 
 def read_month(
-    conn: sa.Connection, month: dt.date, as_of: dt.date | None = None, book: PolicyBook | None = None
+    conn: sa.Connection,
+    month: dt.date,
+    as_of: dt.date | None = None,
+    book: PolicyBook | None = None,
+    state: AsOf | None = None,
 ) -> MonthData:
     """Every report row of ``month`` (its first day), ordered by partner, with partner names joined.
 
-    ``as_of`` (default today, Asia/Shanghai) is the day the 执行台账 sheet describes.
+    ``as_of`` (default today, Asia/Shanghai) is the day the 执行台账 sheet describes; ``state`` the results and
+    ledger as of that day when already read (:func:`as_of_state`), else they are read here.
     """
-    as_of = as_of or today()
     g, cs = s.credit_grades, s.credit_scores
     grades = _rows(
         conn,
@@ -74,10 +95,11 @@ def read_month(
         conn, sa.select(r).where(r.c.month == month).order_by(r.c.partner_id, r.c.contract_id, r.c.decision)
     )
     book = book or load_policy_book()
-    ledger = ledger_for_report(conn, month, as_of, book)
-    results = month_results(conn, book, sorted({r["partner_id"] for r in grades})) if grades else {}
+    state = state or as_of_state(conn, book, as_of)
+    as_of = state.as_of
+    ledger = ledger_for_report(month, state)
     for g_row in grades:  # SPEC v2 §5: the grade in force as of the report day (supersession chains followed)
-        g = grade_in_force(month, results.get(g_row["partner_id"], {}), as_of)
+        g = grade_in_force(month, state.results.get(g_row["partner_id"], {}), as_of)
         g_row["grade_in_force"] = g.grade if g is not None else None
     data = MonthData(month, grades, tiers, actions, settlements, renewals, ledger, as_of, book.for_month(month))
     ids = {row["partner_id"] for rows in _all(data) for row in rows}

@@ -1,9 +1,16 @@
-"""Write sheets with openpyxl: real dates and numbers, frozen headers, CJK-aware widths, formatted for people.
+"""Write sheets with XlsxWriter: real dates and numbers, frozen headers, CJK-aware widths, formatted for people.
 
-Every text cell is stored as a string (``data_type = "s"``). Text that Excel would read as a formula when a user
-re-enters it (leading ``=``, ``+``, ``-``, ``@``, tab or CR) also gets ``quotePrefix`` (the apostrophe-quote), so a
-partner named ``=cmd|' /C calc'!A0`` or ``@SUM(A1)`` stays literal text. Control characters XML cannot hold are
-dropped. The only formulas are the ones written here: the 合计 row's ``SUBTOTAL`` (which follows the filter).
+Why XlsxWriter and not openpyxl (which still reads XLSX input, :mod:`migu_assets.loader`): the report is written
+once per computed month, and a full-size month (5,000 partners: ~20,000 rows, ~300,000 cells) took 7.7 s in
+openpyxl — most of it registering a style per cell — against ~2.9 s here, where every cell format is made once per
+sheet (BENCHMARKS.md, issue 14).
+
+Every text cell is stored as a string (``write_string``, never parsed). Text that Excel would read as a formula
+when a user re-enters it (leading ``=``, ``+``, ``-``, ``@``, tab or CR) also gets ``quotePrefix`` (the
+apostrophe-quote), so a partner named ``=cmd|' /C calc'!A0`` or ``@SUM(A1)`` stays literal text. Control
+characters XML cannot hold are dropped. The only formulas are the ones written here: the 合计 row's ``SUBTOTAL``
+(which follows the filter). Amounts are written as numbers (Excel stores doubles; XlsxWriter writes the shortest
+text that reads back as the same double, so a cent amount of up to 15 digits is shown exactly).
 
 Formatting: grade colours by conditional formatting, wrapped reason columns, a 图表 sheet (grades, warning tiers,
 money withheld — charts that read the 总览 cells), print setup (landscape, fit to width, header repeated on every
@@ -15,22 +22,22 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 import unicodedata
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from migu_assets.report.sheets import GRADES, OVERVIEW, SETTLEMENTS, TOTAL_LABEL, WARNINGS, Column, Sheet
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # C0 controls XML 1.0 cannot hold
 NUMBER_FORMATS = {
     "date": "yyyy-mm-dd",
     "month": "yyyy-mm",
@@ -39,13 +46,11 @@ NUMBER_FORMATS = {
     "int": "0",
 }
 MIN_WIDTH, MAX_WIDTH = 6, 60
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-TOTAL_FONT = Font(bold=True)
-HIGHLIGHT_FILL = PatternFill("solid", fgColor="FFC7CE")  # light red (Excel's "bad" style)
-HIGHLIGHT_FONT = Font(color="9C0006")
+HEADER = {"bold": True, "bg_color": "#DDEBF7", "pattern": 1, "valign": "vcenter"}
+TOTAL = {"bold": True}
+HIGHLIGHT = {"bg_color": "#FFC7CE", "pattern": 1, "font_color": "#9C0006"}  # light red (Excel's "bad" style)
 WRAPPED_KEYS = {"reason", "reasons", "measures", "issuer_requirement", "clause"}
-WRAP = Alignment(wrap_text=True, vertical="top")
+WRAP = {"text_wrap": True, "valign": "top"}
 # Grade → fill and font colour, green (A) to dark red (终止合作); matched on the text the cell shows.
 GRADE_COLOURS = {
     "A": ("C6EFCE", "006100"),
@@ -58,20 +63,20 @@ GRADE_COLOURS = {
     "终止合作": ("C00000", "FFFFFF"),
 }
 CHARTS = "图表"
+CHART_SIZE = {"width": 605, "height": 284}  # 16 × 7.5 cm at 96 dpi
+CHART_ROWS = 16  # rows between two charts' anchors
 
 
+@lru_cache(maxsize=65536)  # names, measures and reasons repeat on every sheet and row
 def display_width(text: str) -> int:
     """Columns ``text`` takes in Excel: East Asian wide and full-width characters count 2."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def write_text(cell: Cell, text: str) -> None:
-    """Store ``text`` as a literal string that Excel never evaluates."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    cell.value = text
-    cell.data_type = "s"  # openpyxl guesses "f" (formula) for a leading "="
-    if text.startswith(FORMULA_TRIGGERS):
-        cell.quotePrefix = True
+def clean_text(text: str) -> str:
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 def _shown(value: object, kind: str) -> str:
@@ -83,25 +88,65 @@ def _shown(value: object, kind: str) -> str:
     return str(value)
 
 
-def write_value(cell: Cell, value: object, kind: str) -> str:
-    """Write one value by kind; returns the text used for the column width."""
+def _number_format(kind: str) -> str | None:
+    if kind.startswith("count:"):
+        return f'0"{kind.split(":", 1)[1]}"'
+    return NUMBER_FORMATS.get(kind)
+
+
+class Formats:
+    """The workbook's cell formats, each made once (XlsxWriter formats are shared objects, not per-cell styles)."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.wb = wb
+        self._cache: dict[tuple, object] = {}
+
+    def get(self, *, num_format: str | None = None, wrap: bool = False, red: bool = False, bold: bool = False,
+            quote: bool = False, header: bool = False):
+        key = (num_format, wrap, red, bold, quote, header)
+        if key not in self._cache:
+            props: dict = {}
+            if header:
+                props.update(HEADER)
+            if num_format:
+                props["num_format"] = num_format
+            if wrap:
+                props.update(WRAP)
+            if red:
+                props.update(HIGHLIGHT)
+            if bold:
+                props["bold"] = True
+            if quote:
+                props["quote_prefix"] = True
+            self._cache[key] = self.wb.add_format(props) if props else None
+        return self._cache[key]
+
+
+def write_text(ws: Worksheet, row: int, col: int, text: str, formats: Formats, **style) -> str:
+    """Store ``text`` as a literal string that Excel never evaluates; returns the text written."""
+    text = clean_text(text)
+    ws.write_string(row, col, text, formats.get(quote=text.startswith(FORMULA_TRIGGERS), **style))
+    return text
+
+
+def write_value(ws: Worksheet, row: int, col: int, value: object, kind: str, formats: Formats, **style) -> str:
+    """Write one value by kind (0-based row and column); returns the text used for the column width."""
     if value is None:
+        fmt = formats.get(**style)
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
         return ""
     if isinstance(value, bool):
         value = "是" if value else "否"
     if isinstance(value, dt.datetime):
         value = value.replace(tzinfo=None)
     if isinstance(value, dt.date):
-        cell.value = value
-        cell.number_format = NUMBER_FORMATS["month" if kind == "month" else "date"]
+        date_format = NUMBER_FORMATS["month" if kind == "month" else "date"]
+        ws.write_datetime(row, col, value, formats.get(num_format=date_format, **style))
     elif isinstance(value, int | Decimal | float):
-        cell.value = value  # Decimal is written as an exact number, never through text
-        if kind.startswith("count:"):
-            cell.number_format = f'0"{kind.split(":", 1)[1]}"'
-        else:
-            cell.number_format = NUMBER_FORMATS.get(kind, "General")
+        ws.write_number(row, col, float(value), formats.get(num_format=_number_format(kind), **style))
     else:
-        write_text(cell, str(value))
+        return write_text(ws, row, col, str(value), formats, **style)
     return _shown(value, kind)
 
 
@@ -112,124 +157,145 @@ def _cell_value(column: Column, row: dict) -> object:
     return value
 
 
-def write_sheet(ws: Worksheet, sheet: Sheet) -> None:
+def _row_writer(ws: Worksheet, sheet: Sheet, formats: Formats):
+    """A function writing one data row, with every column's formats looked up once (the hot loop of a report)."""
+    plans = []
+    for column in sheet.columns:
+        wrap = column.key in WRAPPED_KEYS
+        date_format = NUMBER_FORMATS["month" if column.kind == "month" else "date"]
+        plans.append((
+            column,
+            {red: (formats.get(wrap=wrap, red=red), formats.get(wrap=wrap, red=red, quote=True),
+                   formats.get(num_format=_number_format(column.kind), wrap=wrap, red=red),
+                   formats.get(num_format=date_format, wrap=wrap, red=red)) for red in (False, True)},
+        ))
+
+    def write_row(i: int, row: dict, red: bool, widths: list[int]) -> None:
+        for j, (column, by_red) in enumerate(plans):
+            text_fmt, quoted_fmt, number_fmt, date_fmt = by_red[red]
+            value = _cell_value(column, row)
+            if value is None:
+                if text_fmt is not None:
+                    ws.write_blank(i, j, None, text_fmt)
+                continue
+            if isinstance(value, str):
+                value = clean_text(value)
+                ws.write_string(i, j, value, quoted_fmt if value.startswith(FORMULA_TRIGGERS) else text_fmt)
+                shown = value
+            elif isinstance(value, bool):
+                shown = "是" if value else "否"
+                ws.write_string(i, j, shown, text_fmt)
+            elif isinstance(value, dt.date):
+                value = value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value
+                ws.write_datetime(i, j, value, date_fmt)
+                shown = "yyyy-mm" if column.kind == "month" else "yyyy-mm-dd"  # what Excel shows, for the width
+            elif isinstance(value, int | Decimal | float):
+                ws.write_number(i, j, float(value), number_fmt)
+                shown = _shown(value, column.kind)
+            else:
+                shown = clean_text(str(value))
+                ws.write_string(i, j, shown, quoted_fmt if shown.startswith(FORMULA_TRIGGERS) else text_fmt)
+            if widths[j] < MAX_WIDTH and 2 * len(shown) > widths[j]:  # n characters are at most 2n columns wide
+                widths[j] = max(widths[j], display_width(shown))
+
+    return write_row
+
+
+def write_sheet(ws: Worksheet, sheet: Sheet, formats: Formats) -> None:
     widths = [display_width(c.header) for c in sheet.columns]
-    for j, column in enumerate(sheet.columns, start=1):
-        cell = ws.cell(row=1, column=j)
-        write_text(cell, column.header)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(vertical="center")
-    for i, row in enumerate(sheet.rows, start=2):
-        red = sheet.highlight is not None and sheet.highlight(row)
-        for j, column in enumerate(sheet.columns, start=1):
-            cell = ws.cell(row=i, column=j)
-            shown = write_value(cell, _cell_value(column, row), column.kind)
-            if red:
-                cell.fill, cell.font = HIGHLIGHT_FILL, HIGHLIGHT_FONT
-            widths[j - 1] = max(widths[j - 1], display_width(shown))
+    for j, column in enumerate(sheet.columns):
+        write_text(ws, 0, j, column.header, formats, header=True)
+    write_row = _row_writer(ws, sheet, formats)
+    highlight = sheet.highlight
+    for i, row in enumerate(sheet.rows, start=1):
+        write_row(i, row, highlight is not None and bool(highlight(row)), widths)
+    n = len(sheet.rows)
     if sheet.totals:
-        total_row = len(sheet.rows) + 2
-        for j, column in enumerate(sheet.columns, start=1):
+        for j, column in enumerate(sheet.columns):
             if column.key in sheet.totals:
                 value, kind = sheet.totals[column.key]
-                cell = ws.cell(row=total_row, column=j)
-                shown = write_total(cell, value, kind, j, len(sheet.rows))
-                cell.font = TOTAL_FONT
-                widths[j - 1] = max(widths[j - 1], display_width(shown))
-    for j, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
-    ws.freeze_panes = "A2"
+                shown = write_total(ws, n + 1, j, value, kind, n, formats)
+                widths[j] = max(widths[j], display_width(shown))
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
+    ws.freeze_panes(1, 0)
     if sheet.rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(sheet.columns))}{len(sheet.rows) + 1}"
-    _format(ws, sheet)
-
-
-def write_total(cell: Cell, value: object, kind: str, column: int, n_rows: int) -> str:
-    """The 合计 cell: ``SUBTOTAL`` over the data rows, so it follows the filter (109 = SUM, 103 = COUNTA, both
-    ignoring hidden rows); the label and an empty sheet's zero stay plain values."""
-    if kind == "text" or n_rows == 0 or not isinstance(value, int | Decimal | float):
-        return write_value(cell, value, kind)
-    if kind.startswith("count:"):  # visible rows, counted on the first column (ids are never empty)
-        cell.value = f"=SUBTOTAL(103,A2:A{n_rows + 1})"
-        cell.number_format = f'0"{kind.split(":", 1)[1]}"'
-    else:
-        letter = get_column_letter(column)
-        cell.value = f"=SUBTOTAL(109,{letter}2:{letter}{n_rows + 1})"
-        cell.number_format = NUMBER_FORMATS.get(kind, "General")
-    return _shown(value, kind)
-
-
-def _format(ws: Worksheet, sheet: Sheet) -> None:
-    """Wrapped reason columns, grade colours, print setup."""
-    last = len(sheet.rows) + 1
-    for j, column in enumerate(sheet.columns, start=1):
-        letter = get_column_letter(j)
-        if column.key in WRAPPED_KEYS:
-            for row in range(2, last + 1):
-                ws.cell(row=row, column=j).alignment = WRAP
-        if column.key == "grade" and sheet.rows:
-            for grade, (fill, font) in GRADE_COLOURS.items():
-                ws.conditional_formatting.add(
-                    f"{letter}2:{letter}{last}",
-                    CellIsRule(
-                        operator="equal",
-                        formula=[f'"{grade}"'],
-                        fill=PatternFill("solid", start_color=fill, end_color=fill),
-                        font=Font(color=font, bold=grade in ("F", "TERMINATED", "终止合作")),
-                    ),
-                )
+        ws.autofilter(0, 0, n, len(sheet.columns) - 1)
+    _grade_colours(ws, sheet, formats)
     _print_setup(ws)
 
 
+def write_total(ws: Worksheet, row: int, col: int, value: object, kind: str, n_rows: int, formats: Formats) -> str:
+    """The 合计 cell: ``SUBTOTAL`` over the data rows, so it follows the filter (109 = SUM, 103 = COUNTA, both
+    ignoring hidden rows); the label and an empty sheet's zero stay plain values."""
+    if kind == "text" or n_rows == 0 or not isinstance(value, int | Decimal | float):
+        return write_value(ws, row, col, value, kind, formats, bold=True)
+    if kind.startswith("count:"):  # visible rows, counted on the first column (ids are never empty)
+        formula = f"=SUBTOTAL(103,A2:A{n_rows + 1})"
+    else:
+        letter = xl_col_to_name(col)
+        formula = f"=SUBTOTAL(109,{letter}2:{letter}{n_rows + 1})"
+    ws.write_formula(row, col, formula, formats.get(num_format=_number_format(kind), bold=True))
+    return _shown(value, kind)
+
+
+def _grade_colours(ws: Worksheet, sheet: Sheet, formats: Formats) -> None:
+    """Grade colours by conditional formatting on the text the cell shows."""
+    if not sheet.rows:
+        return
+    for j, column in enumerate(sheet.columns):
+        if column.key != "grade":
+            continue
+        for grade, (fill, font) in GRADE_COLOURS.items():
+            fmt = formats.wb.add_format({"bg_color": f"#{fill}", "pattern": 1, "font_color": f"#{font}",
+                                         "bold": grade in ("F", "TERMINATED", "终止合作")})
+            ws.conditional_format(1, j, len(sheet.rows), j,
+                                  {"type": "cell", "criteria": "==", "value": f'"{grade}"', "format": fmt})
+
+
 def _print_setup(ws: Worksheet) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0  # as many pages tall as needed
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    ws.print_options.gridLines = True
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
+    ws.repeat_rows(0)
+    ws.hide_gridlines(0)  # gridlines on screen and on paper
 
 
-def _overview_range(ws: Worksheet, category: str) -> tuple[int, int] | None:
-    rows = [r for r in range(2, ws.max_row + 1) if ws.cell(row=r, column=1).value == category]
+def _overview_range(sheet: Sheet, category: str) -> tuple[int, int] | None:
+    """0-based first and last worksheet rows of ``category`` in the 总览 sheet (row 0 is the header)."""
+    rows = [i for i, row in enumerate(sheet.rows, start=1) if row["category"] == category]
     return (rows[0], rows[-1]) if rows else None
 
 
-def _bar(ws: Worksheet, title: str, rows: tuple[int, int], value_col: int, y_title: str) -> BarChart:
-    chart = BarChart()
-    chart.type = "col"
-    chart.title = title
-    chart.y_axis.title = y_title
-    chart.legend = None
-    chart.height, chart.width = 7.5, 16
-    first, last = rows
-    chart.add_data(Reference(ws, min_col=value_col, min_row=first, max_row=last), titles_from_data=False)
-    chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=last))
-    return chart
-
-
-def add_charts(wb: Workbook, month_label: str = "") -> None:
+def add_charts(wb: Workbook, overview: Sheet | None, formats: Formats, month_label: str = "") -> None:
     """A 图表 sheet with bar charts over the 总览 cells: partners per grade, warnings per tier, and the amounts
     by settlement status (held and stopped = money withheld). Charts read the cells, so they stay live."""
-    if OVERVIEW not in wb.sheetnames:
+    if overview is None:
         return
-    overview = wb[OVERVIEW]
-    charts = wb.create_sheet(CHARTS)
-    write_text(charts.cell(row=1, column=1), f"{month_label} 图表（数据来自“总览”表）".strip())
-    charts.cell(row=1, column=1).font = HEADER_FONT
+    charts = wb.add_worksheet(CHARTS)
+    write_text(charts, 0, 0, f"{month_label} 图表（数据来自“总览”表）".strip(), formats, bold=True)
     specs = [
-        (GRADES, f"{month_label} 各信用评级的合作方数", 3, "家"),
-        (WARNINGS, f"{month_label} 各级预警条数", 3, "条"),
-        (SETTLEMENTS, f"{month_label} 各结算状态金额（暂停支付、停止结算即被扣留的金额）", 4, "元"),
+        (GRADES, f"{month_label} 各信用评级的合作方数", 2, "家"),
+        (WARNINGS, f"{month_label} 各级预警条数", 2, "条"),
+        (SETTLEMENTS, f"{month_label} 各结算状态金额（暂停支付、停止结算即被扣留的金额）", 3, "元"),
     ]
-    anchor_row = 3
+    anchor = 2
     for category, title, col, unit in specs:
         rows = _overview_range(overview, category)
         if rows is None:
             continue
-        charts.add_chart(_bar(overview, title.strip(), rows, col, unit), f"A{anchor_row}")
-        anchor_row += 16
+        first, last = rows
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({
+            "values": [OVERVIEW, first, col, last, col],
+            "categories": [OVERVIEW, first, 1, last, 1],
+        })
+        chart.set_title({"name": title.strip()})
+        chart.set_y_axis({"name": unit})
+        chart.set_legend({"none": True})
+        chart.set_size(CHART_SIZE)
+        charts.insert_chart(anchor, 0, chart)
+        anchor += CHART_ROWS
     _print_setup(charts)
 
 
@@ -246,35 +312,39 @@ def current_umask() -> int:
     return mask  # pragma: no cover
 
 
-def add_notice(wb: Workbook, notice: str) -> None:
+def _notice(wb: Workbook, worksheets: dict[str, Worksheet], sheets: list[Sheet], notice: str, formats: Formats) -> None:
     """A warning people cannot miss: bold red beside the 总览 table, and the 总览 tab coloured red."""
-    ws = wb[OVERVIEW] if OVERVIEW in wb.sheetnames else wb.worksheets[0]
-    cell = ws.cell(row=1, column=ws.max_column + 2)
-    write_text(cell, notice)
-    cell.font = Font(bold=True, color="C00000")
-    ws.sheet_properties.tabColor = "C00000"
+    title = OVERVIEW if OVERVIEW in worksheets else sheets[0].title
+    sheet = next(s for s in sheets if s.title == title)
+    ws = worksheets[title]
+    fmt = wb.add_format({"bold": True, "font_color": "#C00000"})
+    ws.write_string(0, len(sheet.columns) + 1, clean_text(notice), fmt)
+    ws.set_tab_color("#C00000")
 
 
 def write_workbook(
     sheets: list[Sheet], path: Path, title: str = "", month_label: str = "", notice: str | None = None
 ) -> Path:
     """Write ``sheets`` in order to ``path`` (atomically: temporary file in the same folder, then rename)."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    for sheet in sheets:
-        write_sheet(wb.create_sheet(sheet.title), sheet)
-    add_charts(wb, month_label)
-    wb.calculation.fullCalcOnLoad = True  # the SUBTOTAL cells have no cached value: compute them on opening
-    if notice:
-        add_notice(wb, notice)
-    if title:
-        wb.properties.title = title
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx", dir=path.parent)
     os.close(fd)
     try:
-        wb.save(tmp)
+        # the SUBTOTAL cells carry no cached value; XlsxWriter marks the workbook fullCalcOnLoad, so Excel computes them
+        wb = xlsxwriter.Workbook(tmp, {"strings_to_numbers": False, "strings_to_formulas": False,
+                                       "strings_to_urls": False})
+        formats = Formats(wb)
+        worksheets = {}
+        for sheet in sheets:
+            worksheets[sheet.title] = ws = wb.add_worksheet(sheet.title)
+            write_sheet(ws, sheet, formats)
+        add_charts(wb, next((s for s in sheets if s.title == OVERVIEW), None), formats, month_label)
+        if notice:
+            _notice(wb, worksheets, sheets, notice, formats)
+        if title:
+            wb.set_properties({"title": title})
+        wb.close()
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would hide the report from colleagues
         os.replace(tmp, path)
     except BaseException:

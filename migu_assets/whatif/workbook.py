@@ -1,4 +1,4 @@
-"""The comparison workbook (openpyxl, Chinese headers): 说明, 对比明细 (changes first), 评级分布."""
+"""The comparison workbook (XlsxWriter, as the report; Chinese headers): 说明, 对比明细 (changes first), 评级分布."""
 
 from __future__ import annotations
 
