@@ -56,15 +56,21 @@ def _cell(value: object) -> str:
 
 
 def markdown_table(
-    rows: Sequence[Mapping], columns: Sequence[str], limit: int = PREVIEW_ROWS, order: Callable | None = None
+    rows: Sequence[Mapping],
+    columns: Sequence[str],
+    limit: int = PREVIEW_ROWS,
+    order: Callable | None = None,
+    total: int | None = None,
 ) -> str:
-    """The first ``limit`` rows (by ``order``: picked with a heap, not by sorting a year's million rows)."""
+    """The first ``limit`` rows (by ``order``: picked with a heap, not by sorting a year's million rows).
+    ``total``: how many rows there are when ``rows`` is only the preview (read from the database)."""
     if not rows:
         return "_no rows_"
     shown = heapq.nsmallest(limit, rows, key=order) if order else rows[:limit]
+    total = len(rows) if total is None else total
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     body = "\n".join("| " + " | ".join(_cell(r.get(c)) for c in columns) + " |" for r in shown)
-    more = f"\n\n_{len(rows) - limit} more rows_" if len(rows) > limit else ""
+    more = f"\n\n_{total - len(shown)} more rows_" if total > len(shown) else ""
     return head + body + more
 
 
@@ -96,14 +102,16 @@ def materialization_metadata(
     count_by: Iterable[str] = (),
     extra: Mapping[str, object] | None = None,
     order: Callable | None = None,
+    row_count: int | None = None,
 ) -> dict[str, object]:
-    """Row count, column schema, a markdown preview (its first rows by ``order``) and counts by the named columns."""
+    """Row count, column schema, a markdown preview (its first rows by ``order``) and counts by the named columns.
+    ``row_count``: the rows written when ``rows`` is only the preview (an asset that writes inside the database)."""
     columns = [c.name for c in table.columns if c.name not in ("reason",)] + (["reason"] if "reason" in table.c else [])
-    md = [markdown_table(rows, columns, order=order)]
+    md = [markdown_table(rows, columns, order=order, total=row_count)]
     for col in count_by:
         md.append(counts_markdown(f"rows by {col}", Counter(r[col] for r in rows)))
     meta: dict[str, object] = {
-        "dagster/row_count": len(rows),
+        "dagster/row_count": len(rows) if row_count is None else row_count,
         "dagster/column_schema": column_schema(table),
         "dagster/table_name": table.name,
         "preview": dg.MetadataValue.md("\n\n".join(md)),

@@ -1,6 +1,5 @@
 """第五章 运营考核: daily complaint notifications (第七条), monthly warning tiers (第八条) and health (附件5)."""
 
-import datetime as dt
 from collections import Counter
 
 import dagster as dg
@@ -10,6 +9,7 @@ from migu_assets.assets._common import (
     COMPLAINTS,
     CREDIT,
     OWNERS,
+    PREVIEW_ROWS,
     WAREHOUSE_RETRY,
     materialization_metadata,
     window_dates,
@@ -22,7 +22,6 @@ from migu_assets.partitions import daily_partitions
 from migu_assets.policy import Policy
 from migu_assets.provenance import code_version
 from migu_assets.resources import PolicyResource, WarehouseResource
-from migu_assets.rules.periods import months_between
 from migu_assets.warehouse import schema
 
 
@@ -44,27 +43,39 @@ def daily_complaint_counts(
 
     One row per partner and day with at least one `uninformed_subscription` ticket: `complaints` and
     `notifications` (threshold and step of the policy in force: <5 → 0, ≥5 → 1, each further 5 → +1 in v2.1).
-    Counted with one SQL GROUP BY over the run's days; a backfill of many days is a single run.
+    Counted and written by one `INSERT … SELECT` in the database over the run's days (the notifications and the
+    policy version of each day computed in SQL); a backfill of many days is a single run.
     """
     start, end = window_dates(context)
-    book = policy.book()
-    with warehouse.engine.connect() as conn:
-        rows = compute.daily_counts(conn, book, start, end)
-    versions = {m: book.for_month(m).version for m in months_between(start, end - dt.timedelta(days=1))}
-    for row in rows:  # the version in force in the day's month (looked up once per month, not per row)
-        row["policy_version"], row["run_id"] = versions[row["day"].replace(day=1)], context.run_id
-    written = warehouse.replace_partition(schema.daily_complaint_counts, "day", start, end, rows)
+    table = schema.daily_complaint_counts
+    select = compute.daily_counts_select(policy.book(), start, end, context.run_id)
+    written = warehouse.replace_partition_from(table, "day", start, end, select)
     context.log.info(f"daily_complaint_counts {start}..{end}: {written} partner-days")
-    notified = [r for r in rows if r["notifications"] > 0]
+    in_window = sa.and_(table.c.day >= start, table.c.day < end)
+    with warehouse.engine.connect() as conn:  # the metadata from the rows just written, summed in the database
+        notified, notifications = conn.execute(
+            sa.select(
+                sa.func.count().filter(table.c.notifications > 0),
+                sa.func.coalesce(sa.func.sum(table.c.notifications), 0),
+            ).where(in_window)
+        ).one()
+        preview = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(table).where(in_window)
+                .order_by(table.c.notifications.desc(), table.c.day, table.c.partner_id)
+                .limit(PREVIEW_ROWS)
+            ).mappings()
+        ]
     return dg.MaterializeResult(
         metadata=materialization_metadata(
-            schema.daily_complaint_counts,
-            rows,
-            order=lambda r: (-r["notifications"], r["day"], r["partner_id"]),
+            table,
+            preview,
+            row_count=written,
             extra={
                 "days": f"{start} .. {end}",
-                "partner_days_notified": len(notified),
-                "notifications": sum(r["notifications"] for r in rows),
+                "partner_days_notified": int(notified),
+                "notifications": int(notifications),
             },
         )
     )

@@ -9,16 +9,74 @@ from dataclasses import asdict
 import sqlalchemy as sa
 
 from migu_assets.compute.partners import scored_partner_ids
-from migu_assets.policy import PolicyBook
+from migu_assets.policy import ComplaintRules, PolicyBook
 from migu_assets.rules import health as health_rules
 from migu_assets.rules.complaints import notifications_for
-from migu_assets.rules.periods import as_date, next_month
+from migu_assets.rules.periods import as_date, months_between, next_month
 from migu_assets.rules.warnings import tiers_reached
 from migu_assets.warehouse.schema import complaint_tickets as tickets
 from migu_assets.warehouse.schema import daily_complaint_counts as daily
 
 UNINFORMED = "uninformed_subscription"
 
+
+
+def notifications_sql(complaints: sa.ColumnElement[int], rules: ComplaintRules) -> sa.ColumnElement[int]:
+    """:func:`~migu_assets.rules.complaints.notifications_for` as a SQL expression (第七条, 附件6): 0 below the
+    threshold, else 1 + (complaints − threshold) ÷ step in integer division — exact on both databases, since the
+    dividend is never negative where it is used (``tests/test_complaints_sql.py`` holds the two forms equal)."""
+    threshold, step = rules.notification_threshold, rules.notification_step
+    return sa.case(
+        (complaints < threshold, sa.literal(0, sa.Integer)),
+        else_=1 + sa.cast((complaints - threshold) // step, sa.Integer),
+    )
+
+
+def _by_month_ranges(book: PolicyBook, start: dt.date, end: dt.date, value) -> list[tuple[dt.date, dt.date, object]]:
+    """``[from, until)`` day ranges of the window with one ``value(policy)`` each (consecutive months merged)."""
+    ranges: list[tuple[dt.date, dt.date, object]] = []
+    for month in months_between(start, end - dt.timedelta(days=1)):
+        v = value(book.for_month(month))  # a month without a policy version is an error, as for the row path
+        lo, hi = max(start, month), min(end, next_month(month))
+        if ranges and ranges[-1][2] == v and ranges[-1][1] == lo:
+            ranges[-1] = (ranges[-1][0], hi, v)
+        else:
+            ranges.append((lo, hi, v))
+    return ranges
+
+
+def daily_counts_select(book: PolicyBook, start: dt.date, end: dt.date, run_id: str) -> sa.Select:
+    """The ``daily_complaint_counts`` rows of days in ``[start, end)`` (SPEC §2) as one SELECT — the GROUP BY of
+    :func:`daily_counts` with the notifications and the provenance of each day's policy version computed in the
+    database — for ``INSERT … SELECT`` (``writer.replace_partition_from``): no row is sent to Python and back."""
+    day = sa.func.date(tickets.c.created_at)
+    counts = (
+        sa.select(tickets.c.partner_id, day.label("day"), sa.func.count().label("complaints"))
+        .where(
+            tickets.c.category == UNINFORMED,
+            tickets.c.created_at >= dt.datetime.combine(start, dt.time()),
+            tickets.c.created_at < dt.datetime.combine(end, dt.time()),
+        )
+        .group_by(tickets.c.partner_id, day)
+        .subquery("counts")
+    )
+    d, n = sa.type_coerce(counts.c.day, sa.Date), counts.c.complaints
+
+    def by_day(ranges, expr):
+        if len(ranges) == 1:
+            return expr(ranges[0][2])
+        return sa.case(*[(d < until, expr(v)) for _, until, v in ranges[:-1]], else_=expr(ranges[-1][2]))
+
+    rules = _by_month_ranges(book, start, end, lambda p: p.complaints)
+    versions = _by_month_ranges(book, start, end, lambda p: p.version)
+    return sa.select(
+        counts.c.partner_id,
+        counts.c.day,
+        n.label("complaints"),
+        by_day(rules, lambda r: notifications_sql(n, r)).label("notifications"),
+        by_day(versions, lambda v: sa.literal(v, sa.String)).label("policy_version"),
+        sa.literal(run_id, sa.String).label("run_id"),
+    )
 
 
 def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.date) -> list[dict]:

@@ -42,5 +42,8 @@ class WarehouseResource(dg.ConfigurableResource):
     ) -> int:
         return writer.replace_partition(self.engine, table, column, start, end, rows)
 
+    def replace_partition_from(self, table: sa.Table, column: str, start: dt.date, end: dt.date, select) -> int:
+        return writer.replace_partition_from(self.engine, table, column, start, end, select)
+
     def replace_all(self, table: sa.Table, rows: Iterable[Mapping]) -> int:
         return writer.replace_all(self.engine, table, rows)

@@ -137,6 +137,21 @@ def replace_partition(
         return insert_rows(conn, table, rows)
 
 
+def replace_partition_from(
+    engine: sa.Engine, table: sa.Table, column: str, start: dt.date, end: dt.date, select: sa.Select
+) -> int:
+    """Replace the rows of ``table`` whose ``column`` lies in ``[start, end)`` by the rows of ``select`` (its
+    columns named as the table's), computed and written inside the database by one ``INSERT … SELECT``, atomically:
+    no row travels to Python and back. ``select`` must yield rows inside the window only. Returns the rows written.
+    """
+    col = table.c[column]
+    names = [c.name for c in select.selected_columns]
+    with engine.begin() as conn:
+        _lock(conn, table)
+        conn.execute(table.delete().where(col >= start, col < end))
+        return int(conn.execute(table.insert().from_select(names, select)).rowcount)
+
+
 def replace_all(engine: sa.Engine, table: sa.Table, rows: Iterable[Mapping]) -> int:
     """Replace every row of an unpartitioned table, atomically."""
     with engine.begin() as conn:
