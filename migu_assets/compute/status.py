@@ -204,24 +204,29 @@ def status_reason(
     return "；".join(parts) + "。"
 
 
-def grades_in_force(conn: sa.Connection, book: PolicyBook, as_of: dt.date) -> dict[str, MonthResult]:
+def grades_in_force(
+    conn: sa.Connection, book: PolicyBook, as_of: dt.date, results: dict[str, dict[dt.date, MonthResult]] | None = None
+) -> dict[str, MonthResult]:
     """partner → the result in force as of ``as_of``: the grade in force (SPEC v2 §5) of its latest month whose
-    result was issued on or before ``as_of`` among the completed months."""
+    result was issued on or before ``as_of`` among the completed months (``results``: :func:`month_results`, when
+    already read)."""
     before = month_start(as_of)
     out = {}
-    for pid, results in month_results(conn, book).items():
-        issued = [m for m, r in results.items() if m < before and r.issued_on <= as_of]
+    for pid, partner_results in (month_results(conn, book) if results is None else results).items():
+        issued = [m for m, r in partner_results.items() if m < before and r.issued_on <= as_of]
         if issued:
-            g = grade_in_force(max(issued), results, as_of)
+            g = grade_in_force(max(issued), partner_results, as_of)
             if g is not None:
                 out[pid] = g
     return out
 
 
-def measure_counts(conn: sa.Connection, book: PolicyBook, as_of: dt.date) -> dict[str, Counter]:
+def measure_counts(
+    conn: sa.Connection, book: PolicyBook, as_of: dt.date, results: dict[str, dict[dt.date, MonthResult]] | None = None
+) -> dict[str, Counter]:
     """partner → count of its measures by ledger status as of ``as_of`` (SPEC v2 §5a)."""
     out: dict[str, Counter] = defaultdict(Counter)
-    for row in ledger_rows(conn, book, as_of):
+    for row in ledger_rows(conn, book, as_of, results=results):
         out[row["partner_id"]][row["status"]] += 1
     return out
 
@@ -231,8 +236,9 @@ def partner_status_rows(conn: sa.Connection, as_of: dt.date, book: PolicyBook | 
     shipped one)."""
     book = book or load_policy_book()
     before = month_start(as_of)
-    in_force = grades_in_force(conn, book, as_of)
-    counts = measure_counts(conn, book, as_of)
+    results = month_results(conn, book)  # read once for the grades in force and the measure ledger
+    in_force = grades_in_force(conn, book, as_of, results)
+    counts = measure_counts(conn, book, as_of, results)
     breaches: dict[str, list[str]] = defaultdict(list)
     for b in ban_breaches(conn, book):
         breaches[b.partner_id].append(b.text)
