@@ -6,7 +6,8 @@ The warehouse comes from ``MIGU_WAREHOUSE_URL`` and the Dagster instance from ``
 - ``year``: ``migu_assets.runner.run_months(2024-01, 2024-12)`` — the daily run over 366 days, then the monthly
   run over 12 months — with the duration of every step from the instance's step stats.
 - ``month``: one month's chain: the monthly job for 2024-06 (and, separately, the daily job for its 30 days).
-- ``ratio``: ``migu_assets.compute.complaints.daily_counts`` over the year against the bare GROUP BY it is built on.
+- ``ratio``: ``migu_assets.compute.complaints.daily_counts`` (the row path) and ``daily_counts_select`` (what the
+  asset inserts) over the year against the bare GROUP BY they are built on.
 """
 
 from __future__ import annotations
@@ -84,10 +85,11 @@ def month(key: str) -> dict:
 
 
 def ratio(first: str, end: str, repeats: int) -> dict:
-    """Median of ``repeats`` alternating timings: the compute function vs the bare query it wraps (rows fetched)."""
+    """Median of ``repeats`` alternating timings: the row-path compute function and the SELECT the asset inserts
+    (``daily_counts_select``, its rows fetched here) vs the bare query they wrap (rows fetched)."""
     import sqlalchemy as sa
 
-    from migu_assets.compute.complaints import daily_counts
+    from migu_assets.compute.complaints import daily_counts, daily_counts_select
     from migu_assets.policy import load_policy_book
     from migu_assets.settings import warehouse_url
     from migu_assets.warehouse.engine import engine_for
@@ -105,7 +107,7 @@ def ratio(first: str, end: str, repeats: int) -> dict:
         lo_p, hi_p = (f"{d:%Y-%m-%d %H:%M:%S}.000000" for d in (lo, hi))
     else:
         lo_p, hi_p = lo, hi
-    timings: dict[str, list[float]] = {"bare": [], "compute": []}
+    timings: dict[str, list[float]] = {"bare": [], "compute": [], "select": []}
     n_rows = {}
     with engine.connect() as conn:
         conn.execute(bare, {"lo": lo_p, "hi": hi_p}).fetchall()  # warm the cache once
@@ -116,12 +118,18 @@ def ratio(first: str, end: str, repeats: int) -> dict:
             t = time.perf_counter()
             n_rows["compute"] = len(daily_counts(conn, book, start, stop))
             timings["compute"].append(time.perf_counter() - t)
-            _log(f"  bare {timings['bare'][-1]:.2f} s, compute {timings['compute'][-1]:.2f} s")
+            t = time.perf_counter()  # what the asset inserts (INSERT … SELECT), here fetched instead of inserted
+            n_rows["select"] = len(conn.execute(daily_counts_select(book, start, stop, "bench")).fetchall())
+            timings["select"].append(time.perf_counter() - t)
+            _log(f"  bare {timings['bare'][-1]:.2f} s, compute {timings['compute'][-1]:.2f} s, "
+                 f"select {timings['select'][-1]:.2f} s")
     med = {k: statistics.median(v) for k, v in timings.items()}
     return {
         "bare_seconds": round(med["bare"], 2),
         "compute_seconds": round(med["compute"], 2),
         "ratio": round(med["compute"] / med["bare"], 2),
+        "select_seconds": round(med["select"], 2),
+        "select_ratio": round(med["select"] / med["bare"], 2),
         "rows": n_rows,
         "all": {k: [round(x, 2) for x in v] for k, v in timings.items()},
     }
