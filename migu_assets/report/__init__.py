@@ -6,8 +6,12 @@ Used by the ``monthly_report`` asset and by ``migu-assets report`` (no Dagster r
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +31,7 @@ __all__ = [
     "as_of_state",
     "ReportResult",
     "build_report",
+    "build_reports",
     "default_report_path",
     "overview_markdown",
     "read_month",
@@ -107,3 +112,49 @@ def build_report(
     write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}",
                    notice=notice)
     return ReportResult(month, target, counts, overview_markdown(sheets[0]), data.is_empty)
+
+
+# ---------------------------------------------------------------- many months (a backfill's run)
+PARALLEL_FROM = 3  # months; below this, starting worker processes costs more than it saves
+_worker: dict = {}
+
+
+def _init_worker(url: str, book: PolicyBook, state: AsOf) -> None:
+    from migu_assets.warehouse.engine import engine_for
+
+    _worker.update(engine=engine_for(url), book=book, state=state)
+
+
+def _build_in_worker(month: dt.date, path: Path | None) -> ReportResult:
+    return build_report(_worker["engine"], month, path, book=_worker["book"], state=_worker["state"])
+
+
+def build_reports(
+    url: str,
+    months: Sequence[dt.date],
+    paths: Sequence[Path | None],
+    book: PolicyBook,
+    state: AsOf,
+    workers: int | None = None,
+) -> list[ReportResult]:
+    """The workbooks of ``months`` (``paths[i]`` for ``months[i]``; None = the default path), in month order.
+
+    Writing a workbook is CPU-bound Python (XlsxWriter), ~3 s for a full-size month, so a run of many months (a
+    year's backfill) builds them in worker processes, one per core (``workers``, default ``os.cpu_count()``),
+    each reading the warehouse at ``url`` itself; ``state`` (the ledger as of the day) is read once and handed to
+    every worker. Below :data:`PARALLEL_FROM` months, or with one core, they are built here, one after another.
+    """
+    from migu_assets.warehouse.engine import engine_for
+
+    workers = min(len(months), workers or os.cpu_count() or 1)
+    if len(months) >= PARALLEL_FROM and workers >= 2:
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and connections
+        try:
+            with ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_init_worker, initargs=(url, book, state)
+            ) as pool:
+                return list(pool.map(_build_in_worker, months, paths))
+        except (BrokenProcessPool, RuntimeError) as exc:  # e.g. a caller script without a __main__ guard
+            logging.getLogger(__name__).warning("report workers unavailable (%s): building one after another", exc)
+    engine = engine_for(url)
+    return [build_report(engine, m, p, book=book, state=state) for m, p in zip(months, paths, strict=True)]
