@@ -5,13 +5,14 @@ signature for every table), upstream deps with their partition mappings, the cha
 preview order and the **invariants** — named SQL conditions selecting broken rows, built from the policy version
 in force in each month. A new output table is one rules function, one compute function and one spec. Each asset
 writes its months in order, each replaced atomically and stamped with ``policy_version`` and ``run_id``; its
-``code_version`` hashes its compute module, the rules package and the policy files in use.
+``code_version`` hashes its compute module(s), the rules package and the policy files in use. A spec may also give
+``compute_range(conn, book, months) -> {month: rows}``, used instead of ``compute`` to compute a whole window at once.
 """
 
 
 import datetime as dt
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -31,6 +32,7 @@ from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.rules.periods import next_month
 
 Compute = Callable[[sa.Connection, PolicyBook, dt.date], list[dict]]
+ComputeRange = Callable[[sa.Connection, PolicyBook, list[dt.date]], dict[dt.date, list[dict]]]
 Broken = Callable[[sa.Table, Policy], sa.ColumnElement[bool]]
 
 
@@ -56,6 +58,12 @@ class TableSpec:
     check_name: str | None = None
     extra_metadata: Callable[[list[dict]], Mapping[str, object]] | None = None
     violation_sensitive: bool = True
+    compute_range: ComputeRange | None = None
+    """Rows of every month of a window in one call, keyed by month; each month's rows must equal ``compute``'s for
+    that month alone. For a table whose months share expensive work — settlements rebuild the whole ledger from
+    each partner's first month for any month asked — a backfill then does that work once instead of once per
+    month. Only for a table none of whose months reads its own earlier months (those are written during the run,
+    after the whole window was computed)."""
 
     @property
     def name(self) -> str:
@@ -63,15 +71,40 @@ class TableSpec:
 
 
 # ---------------------------------------------------------------- the factory
-def write_months(context: dg.AssetExecutionContext, warehouse, policy, table: sa.Table, compute_month):
+def _computed_months(
+    warehouse, book: PolicyBook, months: list[dt.date], compute_month: Compute, compute_range: ComputeRange | None
+) -> Iterator[tuple[dt.date, list[dict]]]:
+    """(month, rows) for each month in order. Per month it is lazy: month m is computed after m−1 was written.
+    With ``compute_range`` the whole window is read at once on one connection; a month missing from its answer
+    is an error (writing no rows would silently empty that month)."""
+    if compute_range is None:
+        for month in months:
+            with warehouse.engine.connect() as conn:
+                rows = compute_month(conn, book, month)
+            yield month, rows
+        return
+    with warehouse.engine.connect() as conn:
+        by_month = compute_range(conn, book, months)
+    for month in months:
+        yield month, by_month[month]
+
+
+def write_months(
+    context: dg.AssetExecutionContext,
+    warehouse,
+    policy,
+    table: sa.Table,
+    compute_month: Compute,
+    compute_range: ComputeRange | None = None,
+):
     """Compute and atomically replace each month of the window, in order (a month reads earlier months' upstream
-    rows, never later ones, so a backfill equals month-by-month). Returns (all rows, rows written per month)."""
+    rows, never later ones, so a backfill equals month-by-month). With ``compute_range`` (see
+    :attr:`TableSpec.compute_range`) the window is computed in one call, then written month by month just the same.
+    Returns (all rows, rows written per month)."""
     book = policy.book()
     all_rows: list[dict] = []
     per_month: dict[dt.date, int] = {}
-    for month in window_months(context):
-        with warehouse.engine.connect() as conn:
-            rows = compute_month(conn, book, month)
+    for month, rows in _computed_months(warehouse, book, window_months(context), compute_month, compute_range):
         rows = with_provenance(rows, book.for_month(month).version, context.run_id)
         per_month[month] = warehouse.replace_partition(table, "month", month, next_month(month), rows)
         context.log.info(f"{table.name} {month:%Y-%m}: {per_month[month]} rows")
@@ -81,7 +114,8 @@ def write_months(context: dg.AssetExecutionContext, warehouse, policy, table: sa
 
 def monthly_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
     """The monthly asset of ``spec`` (see the module doc)."""
-    compute_module = inspect.getmodule(spec.compute)
+    # compute and compute_range usually share a module: hash each module once (the settlements' version unchanged)
+    compute_modules = dict.fromkeys(inspect.getmodule(f) for f in (spec.compute, spec.compute_range) if f)
 
     @dg.asset(
         name=spec.name,
@@ -94,13 +128,13 @@ def monthly_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
         tags=VIOLATION_SENSITIVE if spec.violation_sensitive else None,
         metadata={"partition_expr": "month", "policy_article": spec.article},
         description=inspect.cleandoc(spec.description),
-        code_version=code_version(compute_module),
+        code_version=code_version(*compute_modules),
         retry_policy=WAREHOUSE_RETRY,
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: PolicyResource
     ) -> dg.MaterializeResult:
-        rows, per_month = write_months(context, warehouse, policy, spec.table, spec.compute)
+        rows, per_month = write_months(context, warehouse, policy, spec.table, spec.compute, spec.compute_range)
         return dg.MaterializeResult(
             metadata=materialization_metadata(
                 spec.table,

@@ -36,6 +36,9 @@ def _money_metadata(rows: list[dict]) -> dict:
 SETTLEMENTS = TableSpec(
     table=schema.settlements,
     compute=compute.settlement_month_rows,
+    # A backfill rebuilds the ledger once for the whole window rather than once per month (a year: ~12× the work);
+    # a month's rows do not depend on the other months asked for (compute.settlement's module doc).
+    compute_range=compute.settlement_rows,
     # What a month reads of earlier months (compute.settlement's module doc): the ledger is rebuilt from the first
     # month with items on every run, from the source tables and the credit_grades / renewal_decisions rows of the
     # earlier months — never from stored settlements. The edges below are the same-month ones (identity mappings,
