@@ -17,9 +17,14 @@ The mix:
   requirement, plus bursts of 3–6 warnings on one business (escalation, 附件3 说明1).
 - importance declarations for ~10 % of partners (approved, pending, rejected; exclusive parent authorisations);
   monthly business figures for every partner-month (~20 % over an operational threshold); one settlement item per
-  business and month (1–3 businesses, ~1 % with deductions above the share → negative settlements); one contract
-  per partner ending over the period and the following year, a follow-up contract for the renewed ones; holds for
+  business and month (1–3 businesses, ~1 % with deductions above the share → negative settlements); holds for
   ~1 % of partners; one major violation per 500 partners.
+- contracts: one per partner ending over the period and the following year; ~70 % of those ending within the
+  period get a follow-up contract where the policy allows one (SPEC §8): none after a refusal without a ban
+  (第十八、二十一、二十二、二十五条); after a ban (第十七条 rights not delivered, 第二十条 low credit, 第十九条 a
+  violation by the contract's end) only from the day after its last day; otherwise from end + 1 day. The 第二十条
+  risk is read from the complaints drawn (a lower bound of each month's credit: exact health, no importance) plus
+  the high-complaint classes, so the contracts are drawn after the tickets.
 
 Loading: PostgreSQL through ``COPY … FROM STDIN (FORMAT csv)`` (psycopg2 ``copy_expert`` from an in-memory CSV
 buffer, one chunk at a time); SQLite through ``executemany`` inside one transaction with ``synchronous=OFF`` and a
@@ -49,6 +54,7 @@ import sqlalchemy as sa
 
 from bench.common import is_postgres, peak_rss_mib, sqlite_path
 from migu_assets.policy import load_policy_book
+from migu_assets.rules.renewal import ban_until
 from migu_assets.warehouse import schema
 
 CHUNK = 200_000
@@ -369,6 +375,7 @@ class Partners:
     w_uninformed: np.ndarray
     w_other: np.ndarray
     late_p: np.ndarray
+    volume_class: np.ndarray  # index into VOLUME_CLASSES
     business_ids: np.ndarray  # (P, 3)
     business_method: np.ndarray  # (P, 3)
     business_channel: np.ndarray  # (P, 3)
@@ -390,6 +397,13 @@ class Generator:
         self.policy = load_policy_book().for_month(self.start)
         self.p = self._partners()
         self.stats: dict[str, object] = {}
+        # What the credit chain will read, accumulated while the tickets are drawn (contract_chunk needs it):
+        # notifications per partner and month, tickets due per partner and month and those handled on time.
+        self.notifications = np.zeros((self.partners, self.months), dtype=np.int64)
+        self.due = np.zeros((self.partners, self.months + 1), dtype=np.int64)
+        self.due_on_time = np.zeros((self.partners, self.months + 1), dtype=np.int64)
+        self.ticket_months_drawn = 0
+        self._violations: Chunk | None = None
 
     # ---------------------------------------------------------------- partners
     def _partners(self) -> Partners:
@@ -424,7 +438,7 @@ class Generator:
         ratio = SHARE_RATIOS_E4[rng.integers(0, len(SHARE_RATIOS_E4), (n, 3))]
         self.stats_classes = {f"class_{k}": int((cls == k).sum()) for k in range(len(VOLUME_CLASSES))}
         return Partners(
-            ids, n_biz, coop, parent, rng.random(n) < 0.25, w_unf, w_oth, late_p, biz, method, channel, ratio, subs
+            ids, n_biz, coop, parent, rng.random(n) < 0.25, w_unf, w_oth, late_p, cls, biz, method, channel, ratio, subs
         )
 
     def partner_chunk(self) -> Chunk:
@@ -466,6 +480,7 @@ class Generator:
         late = rng.random(n) < p.late_p[pidx]
         handled = np.where(late, due + rng.integers(3600, 96 * 3600, n), created + rng.integers(1800, 48 * 3600, n))
         is_open = late & (rng.random(n) < 0.2)
+        self._accumulate(i, pidx, uninformed, created - base, due, late)
         handled_ts = handled.astype("datetime64[s]")
         handled_ts[is_open] = np.datetime64("NaT")
         business = p.business_ids[pidx, rng.integers(0, p.n_biz[pidx])].astype(object)
@@ -492,6 +507,66 @@ class Generator:
 
     def _count(self, key: str, n: int) -> None:
         self.stats[key] = int(self.stats.get(key, 0)) + n
+
+    def _accumulate(
+        self, i: int, pidx: np.ndarray, uninformed: np.ndarray, offset: np.ndarray, due: np.ndarray, late: np.ndarray
+    ) -> None:
+        """Month ``i``'s notifications per partner (第七条: per day, from the policy's threshold and step) and the
+        tickets due per partner and month with those handled on time (late tickets, open ones included, are not)."""
+        rules = self.policy.complaints
+        days = int((self.month_starts[i + 1] - self.month_starts[i]).astype(int))
+        day = offset[uninformed] // DAY
+        counts = np.bincount(pidx[uninformed] * days + day, minlength=self.partners * days).reshape(-1, days)
+        notes = np.where(
+            counts < rules.notification_threshold,
+            0,
+            1 + (counts - rules.notification_threshold) // rules.notification_step,
+        )
+        self.notifications[:, i] = notes.sum(axis=1)
+        next_start = self.month_starts[i + 1].astype("datetime64[s]").astype(np.int64)
+        due_month = i + (due >= next_start)
+        slot = pidx * (self.months + 1) + due_month
+        size = self.partners * (self.months + 1)
+        self.due += np.bincount(slot, minlength=size).reshape(self.partners, -1)
+        self.due_on_time += np.bincount(slot[~late], minlength=size).reshape(self.partners, -1)
+        self.ticket_months_drawn = i + 1
+
+    def credit_risk(self) -> np.ndarray:
+        """Partners the 第二十条 low-credit rule may refuse (SPEC §8 rule 4: each weighted credit of 6 consecutive
+        scored months below 450), from a lower bound of their credit: the exact health of every month (the drawn
+        notifications and timely rates) with no importance points. The high-complaint volume classes count as at
+        risk whatever their draw."""
+        if self.ticket_months_drawn < self.months:
+            raise RuntimeError("credit_risk needs every month's tickets drawn first (ticket_chunks)")
+        health_rules, credit, renewal = self.policy.health, self.policy.credit, self.policy.renewal
+        num, den = health_rules.timely_rate_threshold.as_integer_ratio()
+        due, on_time = self.due[:, : self.months], self.due_on_time[:, : self.months]
+        late = (due > 0) & (on_time * den < num * due)  # timely rate < threshold, exactly
+        health = np.maximum(
+            0,
+            health_rules.initial
+            - health_rules.per_notification * self.notifications
+            - np.where(late, health_rules.late_handling_deduction, 0),
+        )
+        importance_floor = min(0.0, float(credit.importance_weight) * self.policy.importance.cap)
+        monthly = float(credit.base) + float(credit.health_weight) * health + importance_floor
+        scored = np.stack([self.active(i) for i in range(self.months)], axis=1)
+        weights = [float(w) for w in credit.window_weights]
+        low = np.zeros_like(scored)
+        for i in range(self.months):
+            total = np.zeros(self.partners)
+            weight = np.zeros(self.partners)
+            for k, w in enumerate(weights):
+                if i - k >= 0:
+                    total += np.where(scored[:, i - k], w * monthly[:, i - k], 0.0)
+                    weight += np.where(scored[:, i - k], w, 0.0)
+            low[:, i] = scored[:, i] & (total < float(renewal.low_score_threshold) * np.maximum(weight, 1e-9))
+        run = np.zeros(self.partners, dtype=np.int64)
+        longest = np.zeros(self.partners, dtype=np.int64)
+        for i in range(self.months):
+            run = np.where(low[:, i], run + 1, 0)
+            longest = np.maximum(longest, run)
+        return (longest >= renewal.low_score_months) | (self.p.volume_class > 0)
 
     # ---------------------------------------------------------------- control events
     def event_chunk(self, i: int) -> Chunk:
@@ -618,15 +693,71 @@ class Generator:
 
     # ---------------------------------------------------------------- contracts, holds, violations
     def contract_chunk(self) -> Chunk:
+        """One contract per partner ending over the period and the following year, and a follow-up contract for
+        about 70 % of those ending within the period — only where the policy allows one (SPEC §8).
+
+        The first contract's facts are drawn before its follow-up is decided. A contract refused without a ban
+        (第十八条 launch blocked by the partner, 第二十二条 qualification, 第二十一条 exit, 第二十五条 abandoned)
+        gets no follow-up. One whose partner would be banned — 第十七条 rights not delivered, 第二十条 credit below
+        the threshold (:meth:`credit_risk`, so drawn after the tickets), or a major violation (第十九条) by its
+        end — gets its follow-up only after the ban's last day (+ 0–59 days); the others start on end + 1 day.
+        """
         rng, p, n = self.rng, self.p, self.partners
+        renewal = self.policy.renewal
         first, last = self.month_starts[0], self.month_starts[-1]
         end = first + rng.integers(20, int((last - first).astype(int)) + 365, n).astype("timedelta64[D]")
         start = np.minimum(p.coop_start, end - np.timedelta64(365, "D"))
-        renewed = (end < last) & (rng.random(n) < 0.7)
-        idx = np.concatenate([np.arange(n), np.flatnonzero(renewed)])
-        starts = np.concatenate([start, end[renewed] + np.timedelta64(1, "D")])
-        ends = np.concatenate([end, end[renewed] + np.timedelta64(730, "D")])
+        facts = self._contract_facts(end)
+        refused = (
+            (~facts["product_launched"] & facts["launch_blocked_by_partner"])
+            | ~facts["qualification_ok"]
+            | ~np.isnat(facts["exit_requested_on"])
+            | (~np.isnat(facts["decision_on"]) & np.isnat(facts["signed_on"]))  # 第二十五条: never signed
+        )
+        # the first day a follow-up may start: end + 1 unless a ban runs past it (ban_until: last banned day)
+        free_from = end + np.timedelta64(1, "D")
+        at_risk = self.credit_risk()
+        violations = self.violation_chunk()
+        violated = {}
+        for pid, occurred in zip(violations["partner_id"].tolist(), violations["occurred_on"].tolist(), strict=True):
+            violated[pid] = min(occurred, violated.get(pid, occurred))
+        bans: list[tuple[np.ndarray, int, np.ndarray]] = [
+            (~facts["rights_delivered"], renewal.ban_rights_years, end),  # 第十七条, from end_date
+            (at_risk, renewal.ban_low_score_years, end),  # 第二十条, from end_date
+        ]
+        v_day = np.array([violated.get(pid, np.datetime64("NaT")) for pid in p.ids.tolist()], dtype="datetime64[D]")
+        bans.append((~np.isnat(v_day) & (v_day <= end), renewal.ban_violation_years, v_day))  # 第十九条
+        banned = np.zeros(n, dtype=bool)
+        for who, years, anchor in bans:
+            for k in np.flatnonzero(who).tolist():
+                until = ban_until(anchor[k].astype(object), years)  # None: the policy sets no ban
+                if until is not None:
+                    free_from[k] = max(free_from[k], np.datetime64(until + dt.timedelta(days=1)))
+                    banned[k] = True
+        wants = (end < last) & (rng.random(n) < 0.7)
+        follow = np.flatnonzero(wants & ~refused)
+        delay = np.where(banned[follow], rng.integers(0, 60, len(follow)), 0).astype("timedelta64[D]")
+        f_start = free_from[follow] + delay
+        f_end = f_start + np.timedelta64(729, "D")
+        f_facts = self._contract_facts(f_end)
+        idx = np.concatenate([np.arange(n), follow])
         m = len(idx)
+        self.stats["contracts"] = m
+        self.stats["follow_up_contracts"] = len(follow)
+        self.stats["follow_ups_after_a_ban"] = int(banned[follow].sum())
+        self.stats["partners_at_credit_risk"] = int(at_risk.sum())
+        return {
+            "contract_id": _ids("C", m, 6),
+            "partner_id": p.ids[idx],
+            "start_date": np.concatenate([start, f_start]),
+            "end_date": np.concatenate([end, f_end]),
+            **{k: np.concatenate([facts[k], f_facts[k]]) for k in facts},
+        }
+
+    def _contract_facts(self, ends: np.ndarray) -> dict[str, np.ndarray]:
+        """The facts the renewal review reads (SPEC §8) for contracts ending on ``ends``."""
+        rng, m = self.rng, len(ends)
+        last = self.month_starts[-1]
         launched = rng.random(m) < 0.95
         blocked = ~launched & (rng.random(m) < 0.5)
         exit_req = np.where(
@@ -639,12 +770,7 @@ class Generator:
             decision + rng.integers(1, 60, m).astype("timedelta64[D]"),
             np.datetime64("NaT"),
         )
-        self.stats["contracts"] = m
         return {
-            "contract_id": _ids("C", m, 6),
-            "partner_id": p.ids[idx],
-            "start_date": starts,
-            "end_date": ends,
             "rights_delivered": rng.random(m) < 0.97,
             "product_launched": launched,
             "launch_blocked_by_partner": blocked,
@@ -671,6 +797,12 @@ class Generator:
         }
 
     def violation_chunk(self) -> Chunk:
+        """One major violation per 500 partners; drawn once (the contracts' follow-ups depend on them)."""
+        if self._violations is None:
+            self._violations = self._draw_violations()
+        return self._violations
+
+    def _draw_violations(self) -> Chunk:
         rng, p = self.rng, self.p
         k = max(1, self.partners // 500)
         who = rng.choice(self.partners, k, replace=False)
@@ -707,7 +839,6 @@ def load(url: str, gen: Generator, replace: bool, progress=print) -> dict:
 
     put("partners", gen.partner_chunk())
     put("importance_declarations", gen.declaration_chunk())
-    put("contracts", gen.contract_chunk())
     put("payment_holds", gen.hold_chunk())
     put("major_violations", gen.violation_chunk())
     for i in range(gen.months):
@@ -721,6 +852,7 @@ def load(url: str, gen: Generator, replace: bool, progress=print) -> dict:
             f"  {gen.month_starts[i].astype(object):%Y-%m}: {rows['complaint_tickets']:,} tickets so far "
             f"({time.perf_counter() - ms:.1f} s, peak RSS {peak_rss_mib()['self_mib']:.0f} MiB)"
         )
+    put("contracts", gen.contract_chunk())  # last: a follow-up depends on the complaints drawn (第二十条)
     sink.create_indexes(tickets)
     t_analyse = time.perf_counter()
     sink.finish(tables)

@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+import dagster as dg
 from dagster_helpers import materialize_range
 from factories import contract, insert, partner, table_rows
 
@@ -69,9 +70,7 @@ def test_第二十条_reentry_scores_again_from_the_new_contract_with_a_fresh_hi
 
 
 def test_第十九条_contract_inside_a_ban_fails_the_error_check(db_url, engine):
-    import dagster as dg
-
-    from migu_assets.assets.credit import no_contract_inside_a_reentry_ban
+    from migu_assets.assets.renewal import no_contract_inside_a_reentry_ban
     from migu_assets.resources import PolicyResource, WarehouseResource
 
     scenario(engine)
@@ -102,3 +101,58 @@ def test_第十九条_contract_on_the_day_after_the_ban_is_no_breach(db_url, eng
         )
     with engine.connect() as conn:
         assert [b.contract_id for b in ban_breaches(conn, load_policy_book())] == ["C2b"]
+
+
+def test_第十七条_breach_fails_the_check_in_the_run_that_writes_the_ban(db_url, engine):
+    """One run computes the whole chain for January–February 2024 from empty output tables. February reviews C1
+    (ends 2024-03-31, rights not delivered → 第十七条, banned through 2025-03-31); P1's next contract C1b starts
+    2024-04-01, inside that ban. The check reads the bans of renewal_decisions, so it must run after that asset
+    within the run: it fails in this same run. P2's C2 is renewed and its follow-up C2b is no breach."""
+    insert(engine, schema.partners, [partner("P1"), partner("P2")])
+    insert(
+        engine,
+        schema.contracts,
+        [
+            contract("C1", "P1", D(2023, 1, 1), D(2024, 3, 31), rights_delivered=False),
+            contract("C1b", "P1", D(2024, 4, 1), D(2025, 3, 31)),
+            contract("C2", "P2", D(2023, 1, 1), D(2024, 3, 31)),
+            contract("C2b", "P2", D(2024, 4, 1), D(2025, 3, 31)),
+        ],
+    )
+    assert table_rows(engine, schema.renewal_decisions) == []
+    assert materialize_range(db_url, "daily_job", "2024-01-01", "2024-02-29").success
+    result = materialize_range(db_url, "monthly_job", "2024-01-01", "2024-02-01")
+    assert result.success  # an ERROR check that fails does not fail the run; it is reported
+    decisions = {r["contract_id"]: r for r in table_rows(engine, schema.renewal_decisions)}
+    assert (decisions["C1"]["clause"], decisions["C1"]["reentry_banned_until"]) == ("第十七条", D(2025, 3, 31))
+    assert decisions["C2"]["decision"] == "renew"
+
+    evaluations = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "no_contract_inside_a_reentry_ban"
+    ]
+    assert [e.asset_key for e in evaluations] == [dg.AssetKey("renewal_decisions")]
+    check = evaluations[0]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["breaches"].value == 1
+    assert [c["contract_id"] for c in check.metadata["contracts"].value] == ["C1b"]
+    assert "C1b" in check.metadata["text"].value and "合同C1的续约决定" in check.metadata["text"].value
+    # evaluated after renewal_decisions was written in this run (not before it, as when it sat upstream)
+    events = result.all_events
+    wrote = next(
+        i for i, e in enumerate(events)
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey("renewal_decisions")
+    )
+    checked = next(
+        i for i, e in enumerate(events)
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "no_contract_inside_a_reentry_ban"
+    )
+    assert wrote < checked
+
+
+def test_the_ban_check_is_on_renewal_decisions():
+    from migu_assets.definitions import defs
+
+    keys = defs.resolve_asset_graph().asset_check_keys
+    assert dg.AssetCheckKey(dg.AssetKey("renewal_decisions"), "no_contract_inside_a_reentry_ban") in keys
+    assert dg.AssetCheckKey(dg.AssetKey("monthly_credit_scores"), "no_contract_inside_a_reentry_ban") not in keys

@@ -9,10 +9,9 @@ from migu_assets.assets._common import CREDIT, count_rows
 from migu_assets.assets.charts import grade_chart
 from migu_assets.assets.factory import Invariant, TableSpec, build
 from migu_assets.compute import credit as compute
-from migu_assets.compute.partners import ban_breaches
 from migu_assets.partitions import previous_months
 from migu_assets.policy import Policy
-from migu_assets.resources import PolicyResource, WarehouseResource
+from migu_assets.resources import WarehouseResource
 from migu_assets.vocabulary import TERMINATED
 from migu_assets.warehouse import schema
 
@@ -170,26 +169,3 @@ def every_scored_partner_graded(warehouse: WarehouseResource) -> dg.AssetCheckRe
     n = count_rows(warehouse, missing)
     return dg.AssetCheckResult(passed=n == 0, metadata={"ungraded_partner_months": n})
 
-
-@dg.asset_check(
-    asset=monthly_credit_scores,
-    blocking=False,
-    description="No contract starts on or before a re-entry ban's last day (SPEC v2 §4.3, 第十七、十九、二十条).",
-)
-def no_contract_inside_a_reentry_ban(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
-    with warehouse.engine.connect() as conn:
-        breaches = ban_breaches(conn, policy.book())
-    listed = [
-        {"partner_id": b.partner_id, "contract_id": b.contract_id, "start_date": str(b.start_date),
-         "banned_until": str(b.banned_until), "ban_set_by": b.source}
-        for b in breaches[:50]
-    ]
-    return dg.AssetCheckResult(
-        passed=not breaches,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "breaches": len(breaches),
-            "contracts": dg.MetadataValue.json(listed),
-            "text": dg.MetadataValue.md("\n".join(f"- {b.partner_id}: {b.text}" for b in breaches[:50]) or "none"),
-        },
-    )

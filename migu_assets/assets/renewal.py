@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from migu_assets.assets._common import RENEWAL
 from migu_assets.assets.factory import Invariant, TableSpec, build
 from migu_assets.compute import renewal as compute
+from migu_assets.compute.partners import ban_breaches
 from migu_assets.partitions import previous_months
 from migu_assets.policy import load_policy_book
+from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.vocabulary import DECISION_NAMES, DECISION_TERMINATED, NOT_RENEWED, RENEW
 from migu_assets.warehouse import schema
 
@@ -71,3 +73,31 @@ RENEWAL_DECISIONS = TableSpec(
 )
 
 renewal_decisions, renewal_decisions_consistent = build(RENEWAL_DECISIONS)
+
+
+# On renewal_decisions, the table whose bans it reads (every month's rows, plus each violation's 第十九条 ban): a
+# check runs after its asset, so every run that computes renewal decisions checks the bans it has just written.
+# Attached upstream (it was on monthly_credit_scores) it ran before them, and a fresh full-year run passed with no
+# ban in the table while a later one-month run found the same breaches.
+@dg.asset_check(
+    asset=renewal_decisions,
+    blocking=False,
+    description="No contract starts on or before a re-entry ban's last day (SPEC v2 §4.3, 第十七、十九、二十条).",
+)
+def no_contract_inside_a_reentry_ban(warehouse: WarehouseResource, policy: PolicyResource) -> dg.AssetCheckResult:
+    with warehouse.engine.connect() as conn:
+        breaches = ban_breaches(conn, policy.book())
+    listed = [
+        {"partner_id": b.partner_id, "contract_id": b.contract_id, "start_date": str(b.start_date),
+         "banned_until": str(b.banned_until), "ban_set_by": b.source}
+        for b in breaches[:50]
+    ]
+    return dg.AssetCheckResult(
+        passed=not breaches,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "breaches": len(breaches),
+            "contracts": dg.MetadataValue.json(listed),
+            "text": dg.MetadataValue.md("\n".join(f"- {b.partner_id}: {b.text}" for b in breaches[:50]) or "none"),
+        },
+    )
