@@ -4,10 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from migu_assets.rules.complaints import notifications_for
 from migu_assets.rules.health import health_score, timely_rate
-from migu_assets.rules.periods import add_months, period_window
+from migu_assets.rules.periods import add_months, month_end, month_start, next_month, period_window
 from migu_assets.rules.warnings import tiers_reached
 
 D = dt.date
@@ -109,3 +111,17 @@ def test_附件5_health_floored_at_zero(policy):
     assert health_score(4, Decimal(1), policy.health).health == 0
     assert health_score(4, Decimal("0.9"), policy.health).health == 0
     assert health_score(9, Decimal(1), policy.health).health == 0
+
+
+@given(st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 11, 30)))
+def test_next_month_is_calendar_month_arithmetic_from_the_first_day(day):
+    """periods.next_month computes directly what add_months (relativedelta) gives from the month's first day."""
+    assert next_month(day) == add_months(month_start(day), 1)
+    assert month_end(day) == add_months(month_start(day), 1) - dt.timedelta(days=1)
+
+
+def test_next_month_boundaries():
+    assert next_month(dt.date(2024, 12, 31)) == dt.date(2025, 1, 1)
+    assert next_month(dt.date(2024, 1, 31)) == dt.date(2024, 2, 1)
+    assert month_end(dt.date(2024, 2, 10)) == dt.date(2024, 2, 29)  # leap year
+    assert month_end(dt.date(2023, 2, 10)) == dt.date(2023, 2, 28)

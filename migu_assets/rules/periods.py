@@ -43,7 +43,9 @@ def month_start(day: dt.date) -> dt.date:
 
 
 def next_month(month: dt.date) -> dt.date:
-    return add_months(month_start(month), 1)
+    """First day of the month after ``month``'s: ``add_months(month_start(month), 1)`` without relativedelta (a
+    first day never needs clamping), because the settlement ledger asks ~260,000 times a year at full size."""
+    return dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
 def month_end(month: dt.date) -> dt.date:
