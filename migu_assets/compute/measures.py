@@ -134,14 +134,18 @@ def ledger_rows(
     as_of: dt.date,
     partner_ids: list[str] | None = None,
     results: dict[str, dict[dt.date, MonthResult]] | None = None,
+    through: dt.date | None = None,
 ) -> list[dict]:
     """``measure_ledger`` rows as of ``as_of`` (SPEC v2 §5a), ordered by partner, month, due date and id.
 
-    ``results``: :func:`month_results` of the same partners, when the caller has already read them."""
+    ``results``: :func:`month_results` of the same partners, when the caller has already read them; ``through``:
+    only the measures of months up to this one (a report of that month shows no later measure)."""
     m = s.measures
     q = sa.select(m).order_by(m.c.partner_id, m.c.month, m.c.due_on, m.c.measure_id)
     if partner_ids is not None:
         q = q.where(m.c.partner_id.in_(partner_ids))
+    if through is not None:
+        q = q.where(m.c.month <= through)
     measures = [_measure(r) for r in conn.execute(q).mappings()]
     if not measures:
         return []

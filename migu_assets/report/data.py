@@ -48,10 +48,13 @@ class AsOf:
     ledger: list[dict]
 
 
-def as_of_state(conn: sa.Connection, book: PolicyBook, as_of: dt.date | None = None) -> AsOf:
+def as_of_state(
+    conn: sa.Connection, book: PolicyBook, as_of: dt.date | None = None, through: dt.date | None = None
+) -> AsOf:
+    """The state as of ``as_of`` (default today) for the reports of months up to ``through`` (default: all)."""
     as_of = as_of or today()
     results = month_results(conn, book)
-    return AsOf(as_of, results, ledger_rows(conn, book, as_of, results=results))
+    return AsOf(as_of, results, ledger_rows(conn, book, as_of, results=results, through=through))
 
 
 def ledger_for_report(month: dt.date, state: AsOf) -> list[dict]:
@@ -95,7 +98,7 @@ def read_month(
         conn, sa.select(r).where(r.c.month == month).order_by(r.c.partner_id, r.c.contract_id, r.c.decision)
     )
     book = book or load_policy_book()
-    state = state or as_of_state(conn, book, as_of)
+    state = state or as_of_state(conn, book, as_of, through=month)
     as_of = state.as_of
     ledger = ledger_for_report(month, state)
     for g_row in grades:  # SPEC v2 §5: the grade in force as of the report day (supersession chains followed)
