@@ -731,3 +731,45 @@ def test_a_huge_cell_gives_a_short_message(seeded, tmp_path, policy):
         load_file(seeded, "partner_monthly_business", path, policy)
     assert len(str(err.value)) < 1000
     assert "共 100000 个字符" in str(err.value)
+
+
+# ---------------------------------------------------------------- bulk path on SQLite (issue 14)
+def _indexes(engine: sa.Engine, table: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name", (table,)
+        ).all()
+
+
+@pytest.mark.parametrize("rebuild_from", [0, 10**9], ids=["indexes-rebuilt", "indexes-kept"])
+def test_a_large_load_into_a_small_table_rebuilds_its_indexes_to_the_same_definitions(
+    sqlite_url, policy, tmp_path, monkeypatch, rebuild_from
+):
+    """SPEC §1: 3 tickets into a table holding 1 (below REBUILD_FROM = 0 the indexes are dropped and built again in
+    the load's transaction): the same rows and exactly the same indexes either way; a rejected file changes neither."""
+    from migu_assets.loader import stage
+    from migu_assets.warehouse.engine import engine_for
+
+    monkeypatch.setattr(stage, "REBUILD_FROM", rebuild_from)
+    engine = engine_for(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(partners.insert(), [{"partner_id": "P1", "name": "甲", "parent_company_id": None,
+                                          "on_network_rights_platform": False, "cooperation_start": dt.date(2023, 1, 1)}])
+    before = _indexes(engine, "complaint_tickets")
+    assert any(name == "ix_complaint_tickets_due_handled" for name, _ in before)
+    tickets = [valid_row("complaint_tickets", policy, ticket_id=f"T{i}", created_at=f"2024-01-0{i}T10:00:00") for i in (1, 2, 3, 4)]
+    load_file(engine, "complaint_tickets", write_csv(tmp_path / "one.csv", tickets[:1]), policy)
+    assert load_file(engine, "complaint_tickets", write_csv(tmp_path / "three.csv", tickets[1:]), policy).inserted == 3
+    assert _indexes(engine, "complaint_tickets") == before
+    assert [r["ticket_id"] for r in fetch(engine, "complaint_tickets")] == ["T1", "T2", "T3", "T4"]
+    with engine.connect() as conn:  # the rebuilt index is used and complete
+        n = conn.exec_driver_sql(
+            "SELECT count(*) FROM complaint_tickets INDEXED BY ix_complaint_tickets_created WHERE created_at > '2000'"
+        ).scalar_one()
+    assert n == 4
+    bad = [valid_row("complaint_tickets", policy, ticket_id=f"U{i}") for i in range(3)] + [
+        valid_row("complaint_tickets", policy, ticket_id="U9", partner_id="NOPE")
+    ]
+    with pytest.raises(LoadError):
+        load_file(engine, "complaint_tickets", write_csv(tmp_path / "bad.csv", bad), policy)
+    assert _indexes(engine, "complaint_tickets") == before and count(engine, "complaint_tickets") == 4
