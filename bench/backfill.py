@@ -11,10 +11,12 @@ At demo size (``migu-assets quickstart`` data, SQLite warehouse and SQLite Dagst
 2. **monthly_job** — what the job page's backfill does with the single-run policy: one run of ``monthly_job`` over
    the range (``migu_assets.runner``'s path, in process).
 
-Why the first splits: the asset backfill daemon submits, per iteration, only the asset partitions whose parents are
-done; each hop across a non-identity partition mapping (the trailing credit windows, ``TimeWindowPartitionMapping``
-with ``start_offset``) waits for the next iteration, and the iteration interval is Dagster's constant
-``dagster._daemon.controller.DEFAULT_DAEMON_INTERVAL_SECONDS = 30``.
+Why the first splits (read in ``daemon.log``): Dagster groups an asset into its parent's run only when the parent is
+requested for exactly the asset's candidate partitions; across a trailing-window ``TimeWindowPartitionMapping``
+(``start_offset`` < 0) the children of the requested months run past the range (2024-01…12 → up to 2025-02 when those
+partitions exist), so the daemon logs "parent … is requesting a different set of partitions … cannot be grouped
+together in the same run" and the asset waits for the next iteration, every
+``dagster._daemon.controller.DEFAULT_DAEMON_INTERVAL_SECONDS = 30`` s.
 """
 
 from __future__ import annotations

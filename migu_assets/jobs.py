@@ -44,7 +44,8 @@ def build_jobs(assets):
         "monthly_job",
         selection=dg.AssetSelection.assets(*_keys(assets, monthly_partitions)),
         partitions_def=monthly_partitions,
-        description="月度链路：预警、健康度、重要性、信用积分与评级、管控、结算、续约。",
+        description="月度链路：预警、健康度、重要性、信用积分与评级、管控、结算、续约、月报。"
+        "补算多个月份请在本作业的 Partitions 页面选择月份范围后 Launch backfill：整个链路一次运行完成。",
     )
     return daily_job, monthly_job
 

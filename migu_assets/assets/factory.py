@@ -25,7 +25,7 @@ from migu_assets.assets._common import (
     materialization_metadata,
     window_months,
 )
-from migu_assets.partitions import monthly_partitions
+from migu_assets.partitions import BACKFILL_HINT, monthly_partitions
 from migu_assets.policy import Policy, PolicyBook
 from migu_assets.provenance import code_version, with_provenance
 from migu_assets.resources import PolicyResource, WarehouseResource
@@ -127,7 +127,7 @@ def monthly_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
         kinds={"sql", "python"},
         tags=VIOLATION_SENSITIVE if spec.violation_sensitive else None,
         metadata={"partition_expr": "month", "policy_article": spec.article},
-        description=inspect.cleandoc(spec.description),
+        description=inspect.cleandoc(spec.description) + "\n\n" + BACKFILL_HINT,
         code_version=code_version(*compute_modules),
         retry_policy=WAREHOUSE_RETRY,
     )
