@@ -49,17 +49,7 @@ def daily_counts_select(book: PolicyBook, start: dt.date, end: dt.date, run_id: 
     """The ``daily_complaint_counts`` rows of days in ``[start, end)`` (SPEC §2) as one SELECT — the GROUP BY of
     :func:`daily_counts` with the notifications and the provenance of each day's policy version computed in the
     database — for ``INSERT … SELECT`` (``writer.replace_partition_from``): no row is sent to Python and back."""
-    day = sa.func.date(tickets.c.created_at)
-    counts = (
-        sa.select(tickets.c.partner_id, day.label("day"), sa.func.count().label("complaints"))
-        .where(
-            tickets.c.category == UNINFORMED,
-            tickets.c.created_at >= dt.datetime.combine(start, dt.time()),
-            tickets.c.created_at < dt.datetime.combine(end, dt.time()),
-        )
-        .group_by(tickets.c.partner_id, day)
-        .subquery("counts")
-    )
+    counts = _grouped(start, end).subquery("counts")
     d, n = sa.type_coerce(counts.c.day, sa.Date), counts.c.complaints
 
     def by_day(ranges, expr):
@@ -79,10 +69,10 @@ def daily_counts_select(book: PolicyBook, start: dt.date, end: dt.date, run_id: 
     )
 
 
-def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.date) -> list[dict]:
-    """``daily_complaint_counts`` rows for days in ``[start, end)`` (SPEC §2), counted by one GROUP BY."""
+def _grouped(start: dt.date, end: dt.date) -> sa.Select:
+    """partner, day, complaints: the uninformed-subscription tickets created in ``[start, end)``, by partner and day."""
     day = sa.func.date(tickets.c.created_at)
-    q = (
+    return (
         sa.select(tickets.c.partner_id, day.label("day"), sa.func.count().label("complaints"))
         .where(
             tickets.c.category == UNINFORMED,
@@ -90,8 +80,13 @@ def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.
             tickets.c.created_at < dt.datetime.combine(end, dt.time()),
         )
         .group_by(tickets.c.partner_id, day)
-        .order_by(day, tickets.c.partner_id)
     )
+
+
+def daily_counts(conn: sa.Connection, book: PolicyBook, start: dt.date, end: dt.date) -> list[dict]:
+    """``daily_complaint_counts`` rows for days in ``[start, end)`` (SPEC §2), counted by one GROUP BY."""
+    q = _grouped(start, end)
+    q = q.order_by(q.selected_columns.day, tickets.c.partner_id)
     rows = []
     rules_by_month: dict[dt.date, object] = {}
     for pid, d, n in conn.execute(q):
