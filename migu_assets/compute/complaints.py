@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import asdict
 
 import sqlalchemy as sa
 
+from migu_assets.compute import row_of
 from migu_assets.compute.partners import scored_partner_ids
 from migu_assets.policy import ComplaintRules, PolicyBook
 from migu_assets.rules import health as health_rules
@@ -112,7 +112,7 @@ def warning_tier_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> 
         per_partner[pid].append((as_date(d), int(n)))
     rows = []
     for pid, days in per_partner.items():
-        rows.extend(asdict(r) for r in tiers_reached(pid, month, days, policy.warning_tiers))
+        rows.extend(row_of(r) for r in tiers_reached(pid, month, days, policy.warning_tiers))
     return rows
 
 

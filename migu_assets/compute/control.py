@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 
 import sqlalchemy as sa
 
+from migu_assets.compute import row_of
 from migu_assets.policy import PolicyBook
 from migu_assets.rules.control import ControlEvent, control_actions
 from migu_assets.rules.periods import as_date, next_month
@@ -38,4 +38,4 @@ def control_action_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -
     Escalation counts are per calendar month, so a month needs only its own events and months are independent.
     """
     policy = book.for_month(month)
-    return [asdict(a) for a in control_actions(month_events(conn, month), policy.control)]
+    return [row_of(a) for a in control_actions(month_events(conn, month), policy.control)]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import asdict
 from decimal import Decimal
 
 import sqlalchemy as sa
 
+from migu_assets.compute import row_of
 from migu_assets.policy import Policy, PolicyBook
 from migu_assets.rules import renewal as rules
 from migu_assets.rules.numbers import to_decimal
@@ -105,4 +105,4 @@ def renewal_rows(conn: sa.Connection, book: PolicyBook, month: dt.date) -> list[
     records = partner_records(conn, {k.partner_id for k in reviewed}, month, policy)
     out = [rules.decide(k, records[k.partner_id], month, r) for k in reviewed]
     out += [row for k in decided if (row := rules.abandonment(k, month, r)) is not None]
-    return [asdict(row) for row in sorted(out, key=lambda d: (d.contract_id, d.decision))]
+    return [row_of(row) for row in sorted(out, key=lambda d: (d.contract_id, d.decision))]
