@@ -48,9 +48,11 @@ def _copy_text(value: object) -> str:
 def _copy_column(values: list) -> list[str]:
     """A column in COPY text format: one formatter chosen by the column's value type (2–3× faster than choosing it
     per value); anything unexpected goes through :func:`_copy_text`."""
-    sample = next((v for v in values if v is not None), None)
-    if sample is None or isinstance(sample, bool) or not all(type(v) is type(sample) or v is None for v in values):
+    kinds = set(map(type, values))  # C-level: a per-value generator took ~1 s of a year's writes
+    kinds.discard(type(None))
+    if len(kinds) != 1 or bool in kinds:
         return [_copy_text(v) for v in values]
+    sample = next(v for v in values if v is not None)
     if isinstance(sample, int | Decimal):
         return ["\\N" if v is None else str(v) for v in values]
     if isinstance(sample, dt.datetime):
