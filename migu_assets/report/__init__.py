@@ -116,7 +116,16 @@ def build_report(
 
 # ---------------------------------------------------------------- many months (a backfill's run)
 PARALLEL_FROM = 3  # months; below this, starting worker processes costs more than it saves
+MAX_WORKERS = 4  # each worker holds the as-of ledger and a workbook (~200 MiB at full size): bounded memory
 _worker: dict = {}
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a container's cpuset), not the host's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def _init_worker(url: str, book: PolicyBook, state: AsOf) -> None:
@@ -140,13 +149,13 @@ def build_reports(
     """The workbooks of ``months`` (``paths[i]`` for ``months[i]``; None = the default path), in month order.
 
     Writing a workbook is CPU-bound Python (XlsxWriter), ~3 s for a full-size month, so a run of many months (a
-    year's backfill) builds them in worker processes, one per core (``workers``, default ``os.cpu_count()``),
+    year's backfill) builds them in worker processes, one per usable core up to :data:`MAX_WORKERS` (``workers``),
     each reading the warehouse at ``url`` itself; ``state`` (the ledger as of the day) is read once and handed to
     every worker. Below :data:`PARALLEL_FROM` months, or with one core, they are built here, one after another.
     """
     from migu_assets.warehouse.engine import engine_for
 
-    workers = min(len(months), workers or os.cpu_count() or 1)
+    workers = min(len(months), workers or min(MAX_WORKERS, _usable_cores()))
     if len(months) >= PARALLEL_FROM and workers >= 2:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and connections
         try:
