@@ -25,11 +25,13 @@ import os
 import re
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
@@ -129,25 +131,39 @@ def write_text(ws: Worksheet, row: int, col: int, text: str, formats: Formats, *
     return text
 
 
-def write_value(ws: Worksheet, row: int, col: int, value: object, kind: str, formats: Formats, **style) -> str:
+@dataclass(frozen=True)
+class CellFormats:
+    """The formats one cell style needs, by what the value turns out to be (looked up once per column and style)."""
+
+    text: Format | None
+    quoted: Format | None  # text Excel would read as a formula
+    number: Format | None
+    date: Format | None
+
+    @classmethod
+    def of(cls, formats: Formats, kind: str, **style) -> CellFormats:
+        date_format = NUMBER_FORMATS["month" if kind == "month" else "date"]
+        return cls(formats.get(**style), formats.get(quote=True, **style),
+                   formats.get(num_format=_number_format(kind), **style), formats.get(num_format=date_format, **style))
+
+
+def write_value(ws: Worksheet, row: int, col: int, value: object, kind: str, cell: CellFormats) -> str:
     """Write one value by kind (0-based row and column); returns the text used for the column width."""
     if value is None:
-        fmt = formats.get(**style)
-        if fmt is not None:
-            ws.write_blank(row, col, None, fmt)
+        if cell.text is not None:
+            ws.write_blank(row, col, None, cell.text)
         return ""
     if isinstance(value, bool):
         value = "是" if value else "否"
-    if isinstance(value, dt.datetime):
-        value = value.replace(tzinfo=None)
     if isinstance(value, dt.date):
-        date_format = NUMBER_FORMATS["month" if kind == "month" else "date"]
-        ws.write_datetime(row, col, value, formats.get(num_format=date_format, **style))
-    elif isinstance(value, int | Decimal | float):
-        ws.write_number(row, col, float(value), formats.get(num_format=_number_format(kind), **style))
-    else:
-        return write_text(ws, row, col, str(value), formats, **style)
-    return _shown(value, kind)
+        ws.write_datetime(row, col, value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value, cell.date)
+        return "yyyy-mm" if kind == "month" else "yyyy-mm-dd"  # as wide as what Excel shows
+    if isinstance(value, int | Decimal | float):
+        ws.write_number(row, col, float(value), cell.number)
+        return _shown(value, kind)
+    text = clean_text(str(value))
+    ws.write_string(row, col, text, cell.quoted if text.startswith(FORMULA_TRIGGERS) else cell.text)
+    return text
 
 
 def _cell_value(column: Column, row: dict) -> object:
@@ -159,42 +175,15 @@ def _cell_value(column: Column, row: dict) -> object:
 
 def _row_writer(ws: Worksheet, sheet: Sheet, formats: Formats):
     """A function writing one data row, with every column's formats looked up once (the hot loop of a report)."""
-    plans = []
-    for column in sheet.columns:
-        wrap = column.key in WRAPPED_KEYS
-        date_format = NUMBER_FORMATS["month" if column.kind == "month" else "date"]
-        plans.append((
-            column,
-            {red: (formats.get(wrap=wrap, red=red), formats.get(wrap=wrap, red=red, quote=True),
-                   formats.get(num_format=_number_format(column.kind), wrap=wrap, red=red),
-                   formats.get(num_format=date_format, wrap=wrap, red=red)) for red in (False, True)},
-        ))
+    plans = [
+        (column, {red: CellFormats.of(formats, column.kind, wrap=column.key in WRAPPED_KEYS, red=red)
+                  for red in (False, True)})
+        for column in sheet.columns
+    ]
 
     def write_row(i: int, row: dict, red: bool, widths: list[int]) -> None:
         for j, (column, by_red) in enumerate(plans):
-            text_fmt, quoted_fmt, number_fmt, date_fmt = by_red[red]
-            value = _cell_value(column, row)
-            if value is None:
-                if text_fmt is not None:
-                    ws.write_blank(i, j, None, text_fmt)
-                continue
-            if isinstance(value, str):
-                value = clean_text(value)
-                ws.write_string(i, j, value, quoted_fmt if value.startswith(FORMULA_TRIGGERS) else text_fmt)
-                shown = value
-            elif isinstance(value, bool):
-                shown = "是" if value else "否"
-                ws.write_string(i, j, shown, text_fmt)
-            elif isinstance(value, dt.date):
-                value = value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value
-                ws.write_datetime(i, j, value, date_fmt)
-                shown = "yyyy-mm" if column.kind == "month" else "yyyy-mm-dd"  # what Excel shows, for the width
-            elif isinstance(value, int | Decimal | float):
-                ws.write_number(i, j, float(value), number_fmt)
-                shown = _shown(value, column.kind)
-            else:
-                shown = clean_text(str(value))
-                ws.write_string(i, j, shown, quoted_fmt if shown.startswith(FORMULA_TRIGGERS) else text_fmt)
+            shown = write_value(ws, i, j, _cell_value(column, row), column.kind, by_red[red])
             if widths[j] < MAX_WIDTH and 2 * len(shown) > widths[j]:  # n characters are at most 2n columns wide
                 widths[j] = max(widths[j], display_width(shown))
 
@@ -229,7 +218,7 @@ def write_total(ws: Worksheet, row: int, col: int, value: object, kind: str, n_r
     """The 合计 cell: ``SUBTOTAL`` over the data rows, so it follows the filter (109 = SUM, 103 = COUNTA, both
     ignoring hidden rows); the label and an empty sheet's zero stay plain values."""
     if kind == "text" or n_rows == 0 or not isinstance(value, int | Decimal | float):
-        return write_value(ws, row, col, value, kind, formats, bold=True)
+        return write_value(ws, row, col, value, kind, CellFormats.of(formats, kind, bold=True))
     if kind.startswith("count:"):  # visible rows, counted on the first column (ids are never empty)
         formula = f"=SUBTOTAL(103,A2:A{n_rows + 1})"
     else:
