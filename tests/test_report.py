@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from dagster_helpers import materialize_range
-from factories import complaints_on, credit_story, insert, partner
+from factories import complaints_on, contract, credit_story, insert, partner
 from typer.testing import CliRunner
 
 from migu_assets.cli import app
@@ -94,34 +94,12 @@ def scenario(engine) -> None:
             for iid, pid, bid, method, fee, ratio, ded in items
         ],
     )
-    contract = {
-        "rights_delivered": True,
-        "product_launched": True,
-        "launch_blocked_by_partner": False,
-        "qualification_ok": True,
-        "exit_requested_on": None,
-        "decision_on": None,
-        "signed_on": None,
-    }
     insert(
         engine,
         schema.contracts,
         [
-            {
-                **contract,
-                "contract_id": "C1",
-                "partner_id": "P4",
-                "start_date": D(2023, 5, 1),
-                "end_date": D(2024, 4, 30),
-            },
-            {
-                **contract,
-                "contract_id": "C2",
-                "partner_id": "P1",
-                "start_date": D(2023, 4, 16),
-                "end_date": D(2024, 4, 15),
-                "rights_delivered": False,
-            },
+            contract("C1", "P4", D(2023, 5, 1), D(2024, 4, 30)),
+            contract("C2", "P1", D(2023, 4, 16), D(2024, 4, 15), rights_delivered=False),
         ],
     )
 

@@ -22,6 +22,7 @@ from migu_assets.report.data import AsOf, MonthData, as_of_state, read_month
 from migu_assets.report.sheets import OVERVIEW, OVERVIEW_COLUMNS, SHEET_NAMES, Sheet, build_sheets
 from migu_assets.report.xlsx import write_workbook
 from migu_assets.settings import migu_home
+from migu_assets.warehouse.engine import engine_for
 
 __all__ = [
     "SHEET_NAMES",
@@ -129,8 +130,6 @@ def _usable_cores() -> int:
 
 
 def _init_worker(url: str, book: PolicyBook, state: AsOf) -> None:
-    from migu_assets.warehouse.engine import engine_for
-
     _worker.update(engine=engine_for(url), book=book, state=state)
 
 
@@ -153,8 +152,6 @@ def build_reports(
     each reading the warehouse at ``url`` itself; ``state`` (the ledger as of the day) is read once and handed to
     every worker. Below :data:`PARALLEL_FROM` months, or with one core, they are built here, one after another.
     """
-    from migu_assets.warehouse.engine import engine_for
-
     workers = min(len(months), workers or min(MAX_WORKERS, _usable_cores()))
     if len(months) >= PARALLEL_FROM and workers >= 2:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and connections
