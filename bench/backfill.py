@@ -26,13 +26,12 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.common import OUT, ROOT
+from bench.common import OUT, ROOT, stop_process_group
 
 BIN = Path(sys.executable).parent
 
@@ -111,13 +110,7 @@ def main() -> None:
                             "assets": len(r.dagster_run.asset_selection or [])} for r in records],
         }
     finally:
-        try:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            daemon.wait(timeout=60)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        stop_process_group(daemon, timeout=60)
         log.close()
     with (OUT / "backfill.jsonl").open("a") as f:
         f.write(json.dumps(result) + "\n")

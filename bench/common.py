@@ -148,3 +148,19 @@ def run_phase(module: str, args: list[str], env: dict[str, str], log: Path, time
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{module} {' '.join(args)} failed (exit {proc.returncode}); see {log}")
     return json.loads(lines[-1])
+
+
+def stop_process_group(proc, timeout: float = 30) -> None:
+    """Stop a child started with its own process group (``start_new_session=True``): SIGTERM, then SIGKILL."""
+    import os
+    import signal
+    import subprocess
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)

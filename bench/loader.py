@@ -132,17 +132,24 @@ print(duckdb.sql(q.replace('?', repr(sys.argv[1]))).fetchall())
 """
 
 
-def measure(file: Path, db: str, partners: int) -> dict:
-    py = sys.executable
+def _fresh_warehouse(db: str, sqlite_name: str, partners: int) -> str:
+    """An empty warehouse (database ``DB`` re-created, or the SQLite file ``bench/out/<sqlite_name>`` removed)
+    holding only the seeded partners; returns its URL."""
     if db == "postgres":
         create_pg_database(DB)
         url = pg_url(DB)
     else:
-        path = OUT / "loader-bench.db"
+        path = OUT / sqlite_name
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     _seed(url, partners)
+    return url
+
+
+def measure(file: Path, db: str, partners: int) -> dict:
+    py = sys.executable
+    url = _fresh_warehouse(db, "loader-bench.db", partners)
     rows = sum(1 for _ in file.open("rb")) - 1
     result = {"db": db, "file": str(file), "rows": rows, "bytes": file.stat().st_size, "cores": os.cpu_count()}
     if db == "postgres":
@@ -178,15 +185,7 @@ def generate_xlsx(csv_file: Path, rows: int, out: Path) -> None:
 
 def measure_xlsx(file: Path, partners: int, db: str = "sqlite") -> dict:
     """Peak RSS and time of ``migu-assets load`` of an XLSX sheet into a fresh warehouse."""
-    if db == "postgres":
-        create_pg_database(DB)
-        url = pg_url(DB)
-    else:
-        path = OUT / "loader-xlsx.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
-    _seed(url, partners)
+    url = _fresh_warehouse(db, "loader-xlsx.db", partners)
     env = {**os.environ, "MIGU_WAREHOUSE_URL": url}
     cli = str(Path(sys.executable).with_name("migu-assets"))
     result = {"db": db, "file": str(file), "bytes": file.stat().st_size,

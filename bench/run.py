@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from bench.common import (
     pg_url,
     run_phase,
     sqlite_url,
+    stop_process_group,
 )
 
 TARGETS = {
@@ -201,14 +201,7 @@ def violation_to_grade(env: dict, url: str, month: dt.date, workdir: Path, timeo
         ]
         log(f"grade {grade} after {result['seconds']} s; runs {result['runs']}")
     finally:
-        try:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            daemon.wait(timeout=30)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait(timeout=30)
+        stop_process_group(daemon)
         daemon_log.close()
     return result
 
