@@ -27,6 +27,16 @@ def pg_url(db: str) -> str:
     return f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{db}"
 
 
+def instance_storage_yaml(db: str, storage: str) -> str:
+    """The ``storage:`` block of a dagster.yaml on PostgreSQL database ``db``: ``postgres`` is the product's
+    (``migu_assets.instance.PooledPostgresStorage``, as in deploy/dagster.yaml), ``postgres-plain``
+    dagster-postgres' own (a new connection per call), to measure the difference."""
+    if storage == "postgres-plain":
+        return f'storage:\n  postgres:\n    postgres_url: "{pg_url(db)}"\n'
+    return ("storage:\n  custom:\n    module: migu_assets.instance\n    class: PooledPostgresStorage\n"
+            f'    config:\n      postgres_url: "{pg_url(db)}"\n')
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 

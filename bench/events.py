@@ -2,6 +2,7 @@
 
     python -m bench.events --db postgres        # a fresh instance database migu_bench_events, dropped afterwards
     python -m bench.events --db sqlite
+    python -m bench.events --db postgres --storage postgres-plain   # dagster-postgres without the pool
 
 The asset does no work and returns the metadata ``daily_complaint_counts`` returns (``--metadata full``: a row
 count, a column schema, a markdown preview, three numbers) or a row count only (``--metadata small``). Dagster
@@ -20,7 +21,7 @@ import time
 
 import dagster as dg
 
-from bench.common import OUT, create_pg_database, drop_pg_database, pg_url
+from bench.common import OUT, create_pg_database, drop_pg_database, instance_storage_yaml
 
 DB = "migu_bench_events"
 
@@ -57,9 +58,11 @@ def measure(metadata: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", choices=["postgres", "sqlite"], required=True)
+    ap.add_argument("--storage", choices=["postgres", "postgres-plain"], default="postgres",
+                    help="on PostgreSQL: the pooled storage of deploy/dagster.yaml, or dagster-postgres' own")
     args = ap.parse_args()
     home = tempfile.mkdtemp(prefix="events-", dir=OUT)
-    storage = f'storage:\n  postgres:\n    postgres_url: "{pg_url(DB)}"\n' if args.db == "postgres" else ""
+    storage = instance_storage_yaml(DB, args.storage) if args.db == "postgres" else ""
     with open(os.path.join(home, "dagster.yaml"), "w") as f:
         f.write("telemetry:\n  enabled: false\n" + storage)
     os.environ["DAGSTER_HOME"] = home
@@ -71,7 +74,7 @@ def main() -> None:
         if args.db == "postgres":
             drop_pg_database(DB)
         shutil.rmtree(home, ignore_errors=True)
-    out = {"db": args.db, "results": results}
+    out = {"db": args.db, "storage": args.storage if args.db == "postgres" else "sqlite", "results": results}
     with (OUT / "events.jsonl").open("a") as f:
         f.write(json.dumps(out) + "\n")
     json.dump(out, sys.stdout, indent=2)

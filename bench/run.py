@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.run --db sqlite --partners 200 --tickets-per-month 50000 --label smoke
 
 PostgreSQL: a fresh database ``migu_bench`` on 127.0.0.1:5432 (user postgres) for the warehouse and, with
-``--dagster-storage postgres`` (the default there), ``migu_bench_dagster`` for the Dagster instance (dagster-postgres;
+``--dagster-storage postgres`` (the default there), ``migu_bench_dagster`` for the Dagster instance (dagster-postgres
+through ``migu_assets.instance.PooledPostgresStorage`` as deploy/dagster.yaml has it; ``postgres-plain``: without it;
 a separate database because both use an ``alembic_version`` table). SQLite: ``bench/out/<db>-<label>/warehouse.db``
 and a SQLite Dagster instance. ``DAGSTER_HOME`` and ``MIGU_HOME`` are temporary folders under ``bench/out/``.
 
@@ -39,6 +40,7 @@ from bench.common import (
     ROOT,
     create_pg_database,
     drop_pg_database,
+    instance_storage_yaml,
     load_average,
     machine,
     pg_url,
@@ -76,8 +78,8 @@ def wait_for_quiet(max_load: float, max_wait: float) -> float:
 
 def dagster_yaml(storage: str) -> str:
     text = "telemetry:\n  enabled: false\n"
-    if storage == "postgres":
-        text += f'storage:\n  postgres:\n    postgres_url: "{pg_url(BENCH_DAGSTER_DB)}"\n'
+    if storage.startswith("postgres"):
+        text += instance_storage_yaml(BENCH_DAGSTER_DB, storage)
     return text
 
 
@@ -317,9 +319,10 @@ def main() -> None:
     ap.add_argument("--phases", default="load,year,ratio,month,sensor")
     ap.add_argument(
         "--dagster-storage",
-        choices=["postgres", "sqlite"],
+        choices=["postgres", "postgres-plain", "sqlite"],
         default=None,
-        help="Dagster instance storage (default: postgres for --db postgres, else sqlite)",
+        help="Dagster instance storage (default: postgres for --db postgres, else sqlite). postgres: the pooled "
+        "storage of deploy/dagster.yaml; postgres-plain: dagster-postgres' own (a connection per call)",
     )
     ap.add_argument("--max-load", type=float, default=1.5, help="wait for the 1-min load to drop below this")
     ap.add_argument("--max-wait", type=float, default=900, help="longest wait for a quiet machine, per phase (s)")

@@ -117,7 +117,10 @@ def test_instance_files_pass_dagsters_instance_schema(name, tmp_path):
     shutil.copy(DEPLOY / name, tmp_path / "dagster.yaml")
     config, custom_class = dagster_instance_config(str(tmp_path))
     assert custom_class is None
-    db = config["storage"]["postgres"]["postgres_db"]
+    storage = config["storage"]
+    # deploy/dagster.yaml: dagster-postgres' storage with its connections pooled (migu_assets.instance); the Helm
+    # chart renders its own `storage: postgres:` block for Kubernetes
+    db = storage["custom"]["config"]["postgres_db"] if "custom" in storage else storage["postgres"]["postgres_db"]
     assert db["scheme"] == "postgresql+psycopg2"
     assert config["telemetry"]["enabled"] is False
 
