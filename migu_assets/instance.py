@@ -17,7 +17,9 @@ pool everywhere: in ``migu-assets run``, the daemon, and every run process the d
 
 Differences from the webserver's pool: no statement timeout (a run's own queries may take long), and a
 connection is recycled after :data:`POOL_RECYCLE_S`. One connection is kept; concurrent callers (the daemon's
-sensor threads) get up to :data:`MAX_OVERFLOW` more, closed when returned.
+sensor threads) get up to :data:`MAX_OVERFLOW` more, closed when returned. As in the webserver, a connection the
+server dropped (a PostgreSQL restart) fails the one call that finds it and the pool then connects anew; a step
+failed that way is retried by the assets' ``RetryPolicy``, a run by ``run_retries`` (deploy/dagster.yaml).
 """
 
 from __future__ import annotations
