@@ -887,3 +887,20 @@ def test_an_in_memory_sqlite_warehouse_keeps_its_data_after_a_load(policy, tmp_p
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master").scalar_one() == 0
     assert count(engine, "complaint_tickets") == 2
+
+
+@pytest.mark.parametrize("limit", [100_000, 1], ids=["values-kept", "too-many-values"])
+def test_an_unknown_partner_is_found_whether_or_not_the_files_partner_ids_are_kept(
+    seeded, policy, tmp_path, monkeypatch, limit
+):
+    """SPEC §1 partner_id must name a partner already in the warehouse. The loader keeps the file's few distinct
+    partner ids and looks each up once; past DISTINCT_LIMIT it looks up every row, as before. Either way the unknown
+    one is named at its row, and nothing is written."""
+    from migu_assets.loader import stage
+
+    monkeypatch.setattr(stage, "DISTINCT_LIMIT", limit)
+    rows = [valid_row("complaint_tickets", policy, ticket_id=f"T{i}", partner_id=p)
+            for i, p in enumerate(["P1", "P2", "P3", "P1", "P9"])]
+    assert_rejected(seeded, policy, "complaint_tickets", write_csv(tmp_path / "t.csv", rows), 6, "partner_id",
+                    "partners 中没有 partner_id 为 'P9' 的行")
+    assert load_file(seeded, "complaint_tickets", write_csv(tmp_path / "ok.csv", rows[:4]), policy).inserted == 4

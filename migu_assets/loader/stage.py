@@ -23,6 +23,7 @@ from migu_assets.warehouse.writer import copy_from
 
 REBUILD_FROM = 100_000  # new rows below which dropping and rebuilding indexes does not pay
 ORDERED_KINDS = frozenset({"text", "int", "date", "timestamp"})  # key kinds whose Arrow and SQL order agree
+DISTINCT_LIMIT = 100_000  # distinct values of a referencing column kept in memory (partner ids: ~5,000)
 SQLITE_ROWS = 10_000  # rows converted to Python values at a time for the SQLite staging table
 VALUES_ROWS = 250  # rows per INSERT into the SQLite staging table (x 10 columns: far below SQLite's 32,766 variables)
 SORT_CACHE_KIB = 32 * 1024  # page cache while SQLite builds an index: its sorter's memory per worker thread
@@ -51,11 +52,13 @@ class Stage:
         self._copy = (f"COPY {self.table.name} ({', '.join(self.names)}) FROM STDIN "
                       "(FORMAT csv)") if self.postgres else None
         self.matched: int | None = None  # staged rows whose key the table holds; None until existing() ran
-        self._clear_order()
+        self._forget()
         self._insert = self._values(VALUES_ROWS)
 
     # ------------------------------------------------------------ writing
-    def _clear_order(self) -> None:
+    def _forget(self) -> None:
+        # distinct values of the columns a reference rule checks, while they stay few (None: too many to keep)
+        self.seen: dict[str, set[Any] | None] = {r.column: set() for r in self.contract.db_rules if r.distinct_values}
         key = self.contract.primary_key
         # a one-column key of a type whose Arrow order is the database's (text: byte order = BINARY collation)
         ordered = len(key) == 1 and self.contract.types[key[0]].kind in ORDERED_KINDS
@@ -74,11 +77,24 @@ class Stage:
     def clear(self) -> None:
         """Forget every staged row (the file is read again from the start)."""
         self.conn.execute(self.table.delete())
-        self._clear_order()
+        self._forget()
+
+    def _collect(self, batch: pa.Table) -> None:
+        for column, values in self.seen.items():
+            if values is None:
+                continue
+            cells = batch[column].combine_chunks()
+            if not pa.types.is_string(cells.type):
+                self.seen[column] = None
+                continue
+            values.update(pc.unique(cells).drop_null().to_pylist())
+            if len(values) > DISTINCT_LIMIT:
+                self.seen[column] = None
 
     def write(self, batch: pa.Table) -> None:
         batch = batch.select(self.names)
         self._follow_order(batch)
+        self._collect(batch)
         if self.postgres:
             buffer = io.BytesIO()
             pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
