@@ -773,3 +773,134 @@ def test_a_large_load_into_a_small_table_rebuilds_its_indexes_to_the_same_defini
     with pytest.raises(LoadError):
         load_file(engine, "complaint_tickets", write_csv(tmp_path / "bad.csv", bad), policy)
     assert _indexes(engine, "complaint_tickets") == before and count(engine, "complaint_tickets") == 4
+
+
+# ---------------------------------------------------------------- the insert's fast paths (issue 14, second pass)
+class _Statements:
+    """The SQL statements an engine runs while the block is open."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine, self.seen = engine, []
+
+    def _record(self, conn, cursor, statement, *args) -> None:
+        self.seen.append(" ".join(statement.split()))
+
+    def __enter__(self) -> list[str]:
+        sa.event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *exc) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def _tickets(policy, ids: list[str], **changes: str) -> list[dict[str, str]]:
+    return [valid_row("complaint_tickets", policy, ticket_id=t, **changes) for t in ids]
+
+
+def _insert_into_target(seen: list[str]) -> str:
+    (insert,) = [s for s in seen if s.upper().startswith("INSERT INTO COMPLAINT_TICKETS")]
+    return insert.upper()
+
+
+def test_existing_keys_are_looked_up_only_when_the_table_holds_one_of_the_files_keys(seeded, policy, tmp_path):
+    """SPEC §1 re-loading is idempotent by primary key. Into an empty table, or one holding none of the file's keys,
+    the rows go in without the NOT EXISTS anti-join; once a key is already there, unchanged rows are counted and
+    skipped and a changed one is a conflict, as before."""
+    with _Statements(seeded) as seen:
+        result = load_file(seeded, "complaint_tickets", write_csv(tmp_path / "a.csv", _tickets(policy, ["T1", "T2"])),
+                           policy)
+    assert result == LoadResult("complaint_tickets", 2, 0)
+    assert "EXISTS" not in _insert_into_target(seen)
+
+    with _Statements(seeded) as seen:  # the table is not empty, but holds none of these keys
+        result = load_file(seeded, "complaint_tickets", write_csv(tmp_path / "b.csv", _tickets(policy, ["T3", "T4"])),
+                           policy)
+    assert result == LoadResult("complaint_tickets", 2, 0)
+    assert "EXISTS" not in _insert_into_target(seen)
+
+    with _Statements(seeded) as seen:  # T4 is there and unchanged: skipped by the anti-join
+        result = load_file(seeded, "complaint_tickets", write_csv(tmp_path / "c.csv", _tickets(policy, ["T4", "T5"])),
+                           policy)
+    assert result == LoadResult("complaint_tickets", 1, 1)
+    assert "NOT (EXISTS" in _insert_into_target(seen)
+    assert [r["ticket_id"] for r in fetch(seeded, "complaint_tickets")] == ["T1", "T2", "T3", "T4", "T5"]
+
+    changed = _tickets(policy, ["T6", "T5"])
+    changed[1]["business_id"] = "B9"
+    assert_rejected(seeded, policy, "complaint_tickets", write_csv(tmp_path / "d.csv", changed), 3, "business_id",
+                    "的已有行冲突")
+    assert load_file(seeded, "complaint_tickets", tmp_path / "c.csv", policy, dry_run=True).inserted == 0
+
+
+@pytest.mark.parametrize("bad", ["partner_id", "due_at"], ids=["warehouse-rule", "column-rule"])
+def test_a_rejected_last_row_writes_nothing_on_the_fast_path(seeded, policy, tmp_path, monkeypatch, bad):
+    """SPEC §1 all or nothing, on the fast path (an empty table, no anti-join): 23 rows in batches of 4, staged in
+    slices of 3 rows and INSERTs of 2, and the last row breaks a rule — nothing is written; fixed, every row arrives
+    with exactly its values."""
+    from migu_assets.loader import stage
+
+    monkeypatch.setattr("migu_assets.loader.read.BATCH", 4)
+    monkeypatch.setattr(stage, "SQLITE_ROWS", 3)
+    monkeypatch.setattr(stage, "VALUES_ROWS", 2)
+    rows = [valid_row("complaint_tickets", policy, ticket_id=f"T{i:02d}", created_at=f"2024-01-{1 + i:02d}T10:00:00",
+                      due_at=f"2024-01-{3 + i:02d}T10:00:00", handled_at=f"2024-01-{2 + i:02d}T11:00:00" if i % 2 else "")
+            for i in range(23)]
+    broken = [*rows[:-1], {**rows[-1], bad: "P404" if bad == "partner_id" else "2023-01-01T00:00:00"}]
+    assert_rejected(seeded, policy, "complaint_tickets", write_csv(tmp_path / "bad.csv", broken), 24, bad)
+    assert load_file(seeded, "complaint_tickets", write_csv(tmp_path / "ok.csv", rows), policy).inserted == 23
+    loaded = fetch(seeded, "complaint_tickets")
+    assert [(r["ticket_id"], r["created_at"], r["handled_at"]) for r in loaded] == [
+        (f"T{i:02d}", dt.datetime(2024, 1, 1 + i, 10), dt.datetime(2024, 1, 2 + i, 11) if i % 2 else None)
+        for i in range(23)]
+
+
+@pytest.mark.parametrize(("ids", "repeat_row"), [
+    (["T1", "T2", "T3", "T3", "T4"], 5),  # next to each other, inside a batch
+    (["T1", "T2", "T3", "T4", "T4", "T5"], 6),  # the last key of a batch opens the next one
+    (["T1", "T2", "T3", "T4", "T5", "T6", "T1"], 8),  # the last row repeats the first
+    (["T3", "T1", "T2", "T1"], 5),  # not in key order at all
+], ids=["adjacent", "across-batches", "last-row", "unordered"])
+def test_a_key_repeated_in_the_file_is_found_whether_or_not_the_keys_are_sorted(
+    seeded, policy, tmp_path, monkeypatch, ids, repeat_row
+):
+    """SPEC §1 the primary key is unique within a file. A file whose keys strictly increase skips the duplicate-key
+    GROUP BY; any repeat breaks the increase, so it is still found and named, and nothing is written."""
+    monkeypatch.setattr("migu_assets.loader.read.BATCH", 4)
+    path = write_csv(tmp_path / "t.csv", _tickets(policy, ids))
+    assert_rejected(seeded, policy, "complaint_tickets", path, repeat_row, "ticket_id", "重复")
+
+
+def test_an_in_memory_sqlite_warehouse_keeps_its_data_after_a_load(policy, tmp_path):
+    """SPEC §1 loads on an in-memory SQLite warehouse: its staging table is dropped, not discarded with the
+    connection (which holds the whole database)."""
+    from migu_assets.warehouse import migrate
+    from migu_assets.warehouse.engine import engine_for
+
+    engine = engine_for("sqlite://")
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(partners.insert(), [{"partner_id": "P1", "name": "甲", "parent_company_id": None,
+                                          "on_network_rights_platform": False, "cooperation_start": dt.date(2023, 1, 1)}])
+    path = write_csv(tmp_path / "t.csv", _tickets(policy, ["T1", "T2"]))
+    assert load_file(engine, "complaint_tickets", path, policy).inserted == 2
+    assert load_file(engine, "complaint_tickets", path, policy) == LoadResult("complaint_tickets", 0, 2)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master").scalar_one() == 0
+    assert count(engine, "complaint_tickets") == 2
+
+
+@pytest.mark.parametrize("limit", [100_000, 1], ids=["values-kept", "too-many-values"])
+def test_an_unknown_partner_is_found_whether_or_not_the_files_partner_ids_are_kept(
+    seeded, policy, tmp_path, monkeypatch, limit
+):
+    """SPEC §1 partner_id must name a partner already in the warehouse. The loader keeps the file's few distinct
+    partner ids and looks each up once; past DISTINCT_LIMIT it looks up every row, as before. Either way the unknown
+    one is named at its row, and nothing is written."""
+    from migu_assets.loader import stage
+
+    monkeypatch.setattr(stage, "DISTINCT_LIMIT", limit)
+    rows = [valid_row("complaint_tickets", policy, ticket_id=f"T{i}", partner_id=p)
+            for i, p in enumerate(["P1", "P2", "P3", "P1", "P9"])]
+    assert_rejected(seeded, policy, "complaint_tickets", write_csv(tmp_path / "t.csv", rows), 6, "partner_id",
+                    "partners 中没有 partner_id 为 'P9' 的行")
+    assert load_file(seeded, "complaint_tickets", write_csv(tmp_path / "ok.csv", rows[:4]), policy).inserted == 4

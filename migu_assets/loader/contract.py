@@ -75,6 +75,7 @@ class DbRule:
     column: str
     title: str
     check: DbCheck
+    distinct_values: bool = False  # the staging table collects the column's distinct values (Stage.seen)
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,9 @@ def references(
 
     def check(conn: sa.Connection, stage: Stage, _: Policy) -> Iterator[tuple[int, Any, str]]:
         s, t = stage.table, target
+        values = stage.seen.get(column)
+        if values is not None and _all_present(conn, t.c[target_column], values):
+            return  # the file's few distinct values all name a row: no staged row needs looking up
         query = (sa.select(s.c.__row__, s.c[column]).where(s.c[column].is_not(None))
                  .where(~sa.exists().where(t.c[target_column] == s.c[column])).order_by(s.c.__row__))
         for row_number, value in conn.execute(query):
@@ -253,7 +257,17 @@ def references(
                                       f"（{hint or '请先导入 ' + target.name}）")
 
     title = f"{label(column)}必须是{target.name}中已有的编号"
-    return DbRule(name, spec, column, title, check)
+    return DbRule(name, spec, column, title, check, distinct_values=True)
+
+
+def _all_present(conn: sa.Connection, column: sa.Column, values: set[Any]) -> bool:
+    """Whether every one of ``values`` is in ``column`` (5,000 partner ids: a few IN lists, where looking up each of
+    3 M staged rows takes 1.2–1.8 s on SQLite)."""
+    wanted, found = sorted(values), 0
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found += conn.execute(sa.select(sa.func.count(sa.distinct(column))).where(column.in_(chunk))).scalar_one()
+    return found == len(wanted)
 
 
 def sum_below(columns: tuple[str, ...], group_by: tuple[str, ...], *, spec: str) -> list[DbRule]:
