@@ -10,6 +10,14 @@ from pathlib import Path
 DEFAULT_PARTITIONS_START = "2023-01-01"
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a container's cpuset), not the host's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def migu_home() -> Path:
     return Path(os.environ.get("MIGU_HOME", ".migu")).resolve()
 

@@ -13,7 +13,6 @@ conversion) counts as unchanged; one whose key holds different values is a confl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from migu_assets.loader.read import Irregular, Source, frame_source, open_source
 from migu_assets.loader.stage import Stage
 from migu_assets.loader.values import show
 from migu_assets.policy import Policy
+from migu_assets.settings import usable_cores
 
 Progress = Callable[[str], None]
 SQLITE_CACHE_KIB = 128 * 1024
@@ -98,14 +98,7 @@ def _begin(conn: sa.Connection, table: str) -> None:
         conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         conn.exec_driver_sql(f"PRAGMA temp.cache_size=-{SQLITE_CACHE_KIB // 4}")
         # SQLite's sorter (CREATE INDEX after a bulk insert, the duplicate-key GROUP BY) may use the other cores
-        conn.exec_driver_sql(f"PRAGMA threads={min(_usable_cores(), 4) - 1}")
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        conn.exec_driver_sql(f"PRAGMA threads={min(usable_cores(), 4) - 1}")
 
 
 def _discard_sqlite_stage(conn: sa.Connection, table: str) -> None:

@@ -21,7 +21,7 @@ from migu_assets.policy import PolicyBook
 from migu_assets.report.data import AsOf, MonthData, as_of_state, read_month
 from migu_assets.report.sheets import OVERVIEW, OVERVIEW_COLUMNS, SHEET_NAMES, Sheet, build_sheets
 from migu_assets.report.xlsx import write_workbook
-from migu_assets.settings import migu_home
+from migu_assets.settings import migu_home, usable_cores
 from migu_assets.warehouse.engine import engine_for
 
 __all__ = [
@@ -121,14 +121,6 @@ MAX_WORKERS = 4  # each worker holds the as-of ledger and a workbook (~200 MiB a
 _worker: dict = {}
 
 
-def _usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity, e.g. a container's cpuset), not the host's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def _init_worker(url: str, book: PolicyBook, state: AsOf) -> None:
     _worker.update(engine=engine_for(url), book=book, state=state)
 
@@ -152,7 +144,7 @@ def build_reports(
     each reading the warehouse at ``url`` itself; ``state`` (the ledger as of the day) is read once and handed to
     every worker. Below :data:`PARALLEL_FROM` months, or with one core, they are built here, one after another.
     """
-    workers = min(len(months), workers or min(MAX_WORKERS, _usable_cores()))
+    workers = min(len(months), workers or min(MAX_WORKERS, usable_cores()))
     if len(months) >= PARALLEL_FROM and workers >= 2:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and connections
         try:
