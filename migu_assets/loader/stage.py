@@ -22,7 +22,7 @@ from migu_assets.loader.values import show
 from migu_assets.warehouse.writer import copy_from
 
 REBUILD_FROM = 100_000  # new rows below which dropping and rebuilding indexes does not pay
-ORDERED_KINDS = frozenset({"text", "int", "date", "timestamp"})  # key kinds whose Arrow and SQL order agree
+ORDERED_KINDS = frozenset({"text", "int", "date", "timestamp"})  # key kinds whose Arrow and SQL equality agree
 DISTINCT_LIMIT = 100_000  # distinct values of a referencing column kept in memory (partner ids: ~5,000)
 SQLITE_ROWS = 10_000  # rows converted to Python values at a time for the SQLite staging table
 VALUES_ROWS = 250  # rows per INSERT into the SQLite staging table (x 10 columns: far below SQLite's 32,766 variables)
@@ -60,7 +60,8 @@ class Stage:
         # distinct values of the columns a reference rule checks, while they stay few (None: too many to keep)
         self.seen: dict[str, set[Any] | None] = {r.column: set() for r in self.contract.db_rules if r.distinct_values}
         key = self.contract.primary_key
-        # a one-column key of a type whose Arrow order is the database's (text: byte order = BINARY collation)
+        # a one-column key whose values Arrow tells apart exactly as the database does (text: byte for byte, as
+        # SQLite's BINARY and PostgreSQL's deterministic collations): strictly increasing then means no repeat
         ordered = len(key) == 1 and self.contract.types[key[0]].kind in ORDERED_KINDS
         self.in_key_order, self._last_key = ordered, None
 
