@@ -5,7 +5,8 @@ The warehouse comes from ``MIGU_WAREHOUSE_URL`` and the Dagster instance from ``
 
 - ``year``: ``migu_assets.runner.run_months(2024-01, 2024-12)`` — the daily run over 366 days, then the monthly
   run over 12 months — with the duration of every step from the instance's step stats.
-- ``month``: one month's chain: the monthly job for 2024-06 (and, separately, the daily job for its 30 days).
+- ``month``: one month's chain: the monthly job for 2024-06, then its workbook (``report_job``), and, separately,
+  the daily job for its 30 days.
 - ``ratio``: ``migu_assets.compute.complaints.daily_counts`` (the row path) and ``daily_counts_select`` (what the
   asset inserts) over the year against the bare GROUP BY they are built on.
 """
@@ -79,6 +80,9 @@ def month(key: str) -> dict:
     monthly = _execute(defs.resolve_job_def("monthly_job"), instance, key, key)
     out["seconds"] = round(monthly.seconds, 1)
     out["steps"] = _step_seconds(instance, monthly.run_id)
+    workbook = _execute(defs.resolve_job_def("report_job"), instance, key, key)  # what follows it (jobs.DOCUMENTS)
+    out["report_seconds"] = round(workbook.seconds, 1)
+    out["report_steps"] = _step_seconds(instance, workbook.run_id)
     out["daily_steps"] = _step_seconds(instance, daily.run_id)
     out["checks_failed"] = monthly.checks_failed + daily.checks_failed
     return out

@@ -10,11 +10,17 @@ import dagster as dg
 
 from migu_assets import assets as assets_package
 from migu_assets.assets.sources import source_tables
-from migu_assets.jobs import build_jobs, build_notices_job, build_schedules, build_status_schedule
+from migu_assets.jobs import (
+    build_jobs,
+    build_notices_job,
+    build_report_job,
+    build_schedules,
+    build_status_schedule,
+)
 from migu_assets.notify.resource import notifier_from_env
 from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.sensors.notifications import build_notification_sensors
-from migu_assets.sensors.status import build_letters_after_runs, build_status_refresh
+from migu_assets.sensors.status import build_letters_after_runs, build_report_after_runs, build_status_refresh
 from migu_assets.sensors.violations import build_major_violation_sensor
 from migu_assets.settings import default_warehouse_url
 from migu_assets.whatif.job import whatif_job
@@ -24,6 +30,7 @@ asset_checks = dg.load_asset_checks_from_package_module(assets_package)
 daily_job, monthly_job = build_jobs(computed_assets)
 status_jobs, status_sensors = build_status_refresh(computed_assets, monthly_job.name)
 notices_job = build_notices_job()
+report_job = build_report_job()
 
 
 def warehouse_resource() -> WarehouseResource:
@@ -48,11 +55,12 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*source_tables, *computed_assets],
         asset_checks=asset_checks,
-        jobs=[daily_job, monthly_job, *status_jobs, notices_job, whatif_job],
+        jobs=[daily_job, monthly_job, report_job, *status_jobs, notices_job, whatif_job],
         schedules=[*build_schedules(daily_job, monthly_job), *map(build_status_schedule, status_jobs)],
         sensors=[
             build_major_violation_sensor(computed_assets),
             *status_sensors,
+            build_report_after_runs(computed_assets, report_job, monthly_job.name),
             build_letters_after_runs(computed_assets, notices_job, monthly_job.name),
             *build_notification_sensors(),
         ],

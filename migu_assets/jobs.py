@@ -13,14 +13,21 @@ import dagster as dg
 
 from migu_assets.partitions import daily_partitions, monthly_partitions
 
-# The result letters are documents, not part of the computation chain: at production size (thousands of letters a
-# month at ~0.3 s each) they would make every monthly run and every violation recomputation minutes longer. They
-# run in ``notices_job`` right after each successful monthly computation (sensors/status.py).
+# The documents are not part of the computation chain; each has its own job, requested right after every
+# successful monthly computation (sensors/status.py) and run by ``migu-assets run`` right after ``monthly_job``:
+# - the result letters (``notices_job``): thousands a month at ~0.3 s each at production size would make every
+#   monthly run and every violation recomputation minutes longer;
+# - the Excel workbook (``report_job``): at full size (5,000 partners, ~330,000 cells) writing it is ~2 s of pure
+#   Python a month — half of a month's computation — and a year's twelve ~20 s (BENCHMARKS.md, issue 14). Outside
+#   the chain, a violation recomputation reaches the new grade without waiting for it, and a workbook that cannot be
+#   written (a full disk, a locked file) no longer fails the month's computed verdicts; it is retried on its own.
 LETTERS = dg.AssetKey("notices")
+REPORT = dg.AssetKey("monthly_report")
+DOCUMENTS = frozenset({LETTERS, REPORT})
 
 
 def _keys(assets, partitions_def) -> list[dg.AssetKey]:
-    return [key for a in assets if a.partitions_def == partitions_def for key in a.keys if key != LETTERS]
+    return [key for a in assets if a.partitions_def == partitions_def for key in a.keys if key not in DOCUMENTS]
 
 
 def build_notices_job():
@@ -29,6 +36,15 @@ def build_notices_job():
         selection=dg.AssetSelection.assets(LETTERS),
         partitions_def=monthly_partitions,
         description="结果通知函（第十四条）：每次月度计算成功后为相同月份生成 DOCX/PDF 通知函。",
+    )
+
+
+def build_report_job():
+    return dg.define_asset_job(
+        "report_job",
+        selection=dg.AssetSelection.assets(REPORT),
+        partitions_def=monthly_partitions,
+        description="Excel 月报：每次月度计算成功后为相同月份生成（migu-assets run 在 monthly_job 之后直接运行）。",
     )
 
 
@@ -44,7 +60,8 @@ def build_jobs(assets):
         "monthly_job",
         selection=dg.AssetSelection.assets(*_keys(assets, monthly_partitions)),
         partitions_def=monthly_partitions,
-        description="月度链路：预警、健康度、重要性、信用积分与评级、管控、结算、续约、月报。"
+        description="月度链路：预警、健康度、重要性、信用积分与评级、处罚措施、管控、结算、续约；"
+        "成功后 report_job 生成 Excel 月报、notices_job 生成结果通知函。"
         "补算多个月份请在本作业的 Partitions 页面选择月份范围后 Launch backfill：整个链路一次运行完成。",
     )
     return daily_job, monthly_job

@@ -1,8 +1,11 @@
-"""Materialise months through Dagster (``migu-assets run``): one daily run and one monthly run for a range.
+"""Materialise months through Dagster (``migu-assets run``): one daily run, one monthly run and one workbook run for
+a range.
 
 Runs go through the Dagster instance in ``DAGSTER_HOME`` so they appear in the UI. Each job is executed once
-over the whole partition range (single-run backfill policy), so a year costs two runs, not 365. A third run then
-refreshes the as-of-a-day assets, ``partner_status`` and ``measure_ledger`` (SPEC v2 §5a), as of today.
+over the whole partition range (single-run backfill policy), so a year costs three runs, not 365. A fourth run then
+refreshes the as-of-a-day assets, ``partner_status`` and ``measure_ledger`` (SPEC v2 §5a), as of today. The
+workbooks have their own run after the computation's (``jobs.DOCUMENTS``), as the daemon does with
+``report_after_monthly_runs``.
 """
 
 from __future__ import annotations
@@ -169,7 +172,8 @@ def run_months(
     progress: Callable[[str], None] = print,
     today: dt.date | None = None,
 ) -> list[StepReport]:
-    """Materialise the daily counts for every day of the months, then the monthly chain, in one run each."""
+    """Materialise the daily counts for every day of the months, then the monthly chain, then the months' workbooks,
+    in one run each, and the as-of-today assets."""
     if defs is None:
         from migu_assets.definitions import build_definitions
 
@@ -199,7 +203,12 @@ def run_months(
     progress(f"▶ monthly_job：{first_month:%Y-%m} 至 {last_month:%Y-%m} 的月度计算（一个运行，按月份顺序）")
     reports.append(_execute(monthly_job, instance, first_month.strftime(DATE_FMT), last_month.strftime(DATE_FMT)))
     _print_report(reports[-1], progress)
-    status_job = _status_job(defs)
+    report_job = _optional_job(defs, "report_job")
+    if report_job is not None:  # the workbooks follow the computation in their own run (jobs.py: DOCUMENTS)
+        progress(f"▶ report_job：{first_month:%Y-%m} 至 {last_month:%Y-%m} 的 Excel 月报（一个运行）")
+        reports.append(_execute(report_job, instance, first_month.strftime(DATE_FMT), last_month.strftime(DATE_FMT)))
+        _print_report(reports[-1], progress)
+    status_job = _optional_job(defs, "status_job")
     if status_job is not None:  # SPEC v2 §5a: the ledger (and the status page) as of today, after the chain
         day = as_of.isoformat() if as_of else "今天"
         progress(f"▶ {status_job.name}：合作方当前状态与处罚措施执行台账（截至{day}，一个运行）")
@@ -213,10 +222,10 @@ def run_months(
     return reports
 
 
-def _status_job(defs: dg.Definitions) -> dg.JobDefinition | None:
+def _optional_job(defs: dg.Definitions, name: str) -> dg.JobDefinition | None:
     try:
-        return defs.resolve_job_def("status_job")
-    except Exception:  # a code location without the as-of-today assets
+        return defs.resolve_job_def(name)
+    except Exception:  # a code location without the as-of-today assets or the workbook
         return None
 
 

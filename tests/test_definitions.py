@@ -83,3 +83,34 @@ def test_letters_follow_each_successful_monthly_computation_in_their_own_job():
     one = letters_request(dg.DagsterRun(job_name="__ASSET_JOB", run_id="r2", tags={"dagster/partition": "2024-02-01"}))
     assert (one.partition_key, one.run_key) == ("2024-02-01", "notices:r2")
     assert letters_request(dg.DagsterRun(job_name="monthly_job", run_id="r3")) is None
+
+
+def test_the_workbook_follows_each_successful_monthly_computation_in_its_own_job():
+    """Issue 14: the Excel workbook is a document like the letters — not part of monthly_job nor of the violation
+    recomputation (a month's computation without ~2 s of XlsxWriter at full size); report_after_monthly_runs requests
+    report_job for the months the finished run covered, and a report_job run requests nothing further."""
+    from migu_assets.definitions import computed_assets
+    from migu_assets.sensors.status import computed_monthly_assets, monthly_keys, report_request
+
+    report = dg.AssetKey("monthly_report")
+    assert report not in defs.resolve_job_def("monthly_job").asset_layer.executable_asset_keys
+    assert defs.resolve_job_def("report_job").asset_layer.executable_asset_keys == {report}
+    sensor = next(s for s in defs.sensors if s.name == "report_after_monthly_runs")
+    assert sensor.job_name == "report_job"
+    from migu_assets.assets._common import VIOLATION_SENSITIVE
+
+    tag = next(iter(VIOLATION_SENSITIVE))  # what the major-violation sensor selects its recomputation by
+    assert tag not in defs.resolve_assets_def(report).tags_by_key[report]
+    assert defs.resolve_assets_def("credit_grades").tags_by_key[dg.AssetKey("credit_grades")][tag] == "true"
+    ranged = dg.DagsterRun(job_name="monthly_job", run_id="r1", tags={
+        "dagster/asset_partition_range_start": "2024-01-01", "dagster/asset_partition_range_end": "2024-12-01"})
+    request = report_request(ranged)
+    assert request.run_key == "report:r1"
+    assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) \
+        == ("2024-01-01", "2024-12-01")
+    recomputed = dg.DagsterRun(job_name="__ASSET_JOB", run_id="r2", tags={"dagster/partition": "2024-02-01"},
+                               asset_selection=frozenset({dg.AssetKey("credit_grades")}))
+    assert computed_monthly_assets(recomputed, monthly_keys(computed_assets), "monthly_job")
+    assert report_request(recomputed).partition_key == "2024-02-01"
+    own = dg.DagsterRun(job_name="report_job", run_id="r3", asset_selection=frozenset({report}))
+    assert not computed_monthly_assets(own, monthly_keys(computed_assets), "monthly_job")  # no loop

@@ -489,7 +489,7 @@ def test_migu_assets_run_ends_with_the_ledger_as_of_its_day(sqlite_url):
         progress=lines.append,
         today=D(2024, 4, 16),
     )
-    assert [r.job for r in reports] == ["daily_job", "monthly_job", "status_job"]
+    assert [r.job for r in reports] == ["daily_job", "monthly_job", "report_job", "status_job"]
     assert reports[-1].partitions == "截至2024-04-16"
     assert "measure_ledger:no_overdue_measures" in reports[-1].checks_warned  # a WARN check (exit code 0)
     stored = table_rows(engine, schema.measure_ledger)

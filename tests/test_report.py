@@ -11,6 +11,7 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import openpyxl
 import pytest
 import sqlalchemy as sa
@@ -104,19 +105,23 @@ def scenario(engine) -> None:
     )
 
 
-def run_chain(db_url: str):
-    """Daily counts Jan 1–Mar 31 in one run, then the monthly chain Jan–Mar in one run; returns the monthly result."""
+def run_chain(db_url: str) -> list:
+    """Daily counts Jan 1–Mar 31 in one run, then the monthly chain Jan–Mar in one run, then what follows each
+    successful monthly computation (the daemon's report_after_monthly_runs → report_job and
+    notices_after_monthly_runs → notices_job); returns the results of the computation and of the workbook run."""
     assert materialize_range(db_url, "daily_job", "2024-01-01", "2024-03-31").success
     result = materialize_range(db_url, "monthly_job", "2024-01-01", "2024-03-01")
     assert result.success
-    # the letters follow every successful monthly computation (notices_after_monthly_runs → notices_job)
+    workbooks = materialize_range(db_url, "report_job", "2024-01-01", "2024-03-01")
+    assert workbooks.success
     assert materialize_range(db_url, "notices_job", "2024-01-01", "2024-03-01").success
-    return result
+    return [result, workbooks]
 
 
-def materialization(result, asset: str):
+def materialization(results, asset: str):
     events = [
         e.event_specific_data.materialization
+        for result in (results if isinstance(results, list) else [results])
         for e in result.get_asset_materialization_events()
         if e.event_specific_data.materialization.asset_key.to_user_string() == asset
     ]
@@ -171,14 +176,15 @@ def db_sum(engine, col, month=MARCH) -> Decimal:
 def test_monthly_report_asset_on_both_databases(db_url, engine, tmp_path, monkeypatch):
     monkeypatch.setenv("MIGU_HOME", str(tmp_path / "home"))
     scenario(engine)
-    result = run_chain(db_url)
+    results = run_chain(db_url)
     reports = tmp_path / "home" / "reports"
     assert sorted(p.name for p in reports.iterdir()) == [
         "migu-report-2024-01.xlsx",
         "migu-report-2024-02.xlsx",
         "migu-report-2024-03.xlsx",
     ]  # one workbook per month of the single run's window
-    meta = materialization(result, "monthly_report").metadata
+    assert not any(e.asset_key == dg.AssetKey("monthly_report") for e in results[0].get_asset_materialization_events())
+    meta = materialization(results, "monthly_report").metadata
     assert meta["path"].value == str(reports / "migu-report-2024-03.xlsx")
 
     wb = openpyxl.load_workbook(reports / "migu-report-2024-03.xlsx")

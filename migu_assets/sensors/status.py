@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import dagster as dg
 
-from migu_assets.jobs import LETTERS
+from migu_assets.jobs import DOCUMENTS
 from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG, monthly_partitions
 
 PARTITION_TAG = "dagster/partition"
@@ -27,8 +27,8 @@ MONTHLY_JOB = "monthly_job"
 
 
 def monthly_keys(assets: Sequence[dg.AssetsDefinition]) -> set[dg.AssetKey]:
-    """The monthly computation's assets (the letters follow it, they are not part of it)."""
-    return {key for a in assets if a.partitions_def == monthly_partitions for key in a.keys if key != LETTERS}
+    """The monthly computation's assets (the documents — workbook and letters — follow it, they are not part of it)."""
+    return {key for a in assets if a.partitions_def == monthly_partitions for key in a.keys if key not in DOCUMENTS}
 
 
 def computed_monthly_assets(run: dg.DagsterRun, monthly: set[dg.AssetKey], monthly_job_name: str) -> bool:
@@ -67,8 +67,18 @@ def build_status_refresh(
 
 def letters_request(run: dg.DagsterRun) -> dg.RunRequest | None:
     """The ``notices_job`` request for the months a finished monthly computation covered (its partition or range)."""
+    return same_months_request(run, "notices")
+
+
+def report_request(run: dg.DagsterRun) -> dg.RunRequest | None:
+    """The ``report_job`` request for the months a finished monthly computation covered (its partition or range)."""
+    return same_months_request(run, "report")
+
+
+def same_months_request(run: dg.DagsterRun, prefix: str) -> dg.RunRequest | None:
+    """A request for the partition or range of ``run`` (None when it names no month), run key ``prefix:run id``."""
     tags = run.tags
-    key = f"notices:{run.run_id}"
+    key = f"{prefix}:{run.run_id}"
     if tags.get(RANGE_START_TAG) and tags.get(RANGE_END_TAG):
         range_tags = {RANGE_START_TAG: tags[RANGE_START_TAG], RANGE_END_TAG: tags[RANGE_END_TAG]}
         return dg.RunRequest(run_key=key, tags={**range_tags, "migu/after_run": run.run_id})
@@ -116,4 +126,20 @@ def build_letters_after_runs(
         monthly_keys(assets),
         monthly_job_name,
         letters_request,
+    )
+
+
+def build_report_after_runs(
+    assets: Sequence[dg.AssetsDefinition], report_job, monthly_job_name: str = MONTHLY_JOB
+) -> dg.RunStatusSensorDefinition:
+    """``report_after_monthly_runs``: after a successful run that computed monthly assets (the schedule, a backfill,
+    a violation recomputation), write the Excel workbooks of the same months (``migu-assets run`` runs
+    ``report_job`` itself, in the same command)."""
+    return after_monthly_runs(
+        "report_after_monthly_runs",
+        report_job,
+        "月度计算（或违规重算）成功后，为相同月份生成 Excel 月报（report_job）。",
+        monthly_keys(assets),
+        monthly_job_name,
+        report_request,
     )
