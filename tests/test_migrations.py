@@ -106,3 +106,37 @@ def test_upgrade_from_0002_adds_provenance_and_keeps_output_rows(engine):
         row = conn.execute(sa.select(credit_scores)).mappings().one()
     assert (row["month"], row["credit_score"], row["reason"]) == (dt.date(2024, 1, 1), Decimal("712.50"), "旧行")
     assert row["policy_version"] is None and row["run_id"] is None
+
+
+def test_upgrade_to_0108_keys_daily_counts_by_day_and_keeps_rows(engine):
+    """Migration 0108 (issue 14): daily_complaint_counts keyed by (day, partner_id), the separate day index gone —
+    one index for a year's 1.2 M rows to maintain instead of two; rows written before are kept, also after a
+    downgrade and a second upgrade."""
+    import datetime as dt
+
+    from alembic import command
+
+    from migu_assets.warehouse.schema import daily_complaint_counts as daily
+
+    def shape() -> tuple[list[str], set[str]]:
+        inspector = sa.inspect(engine)
+        key = inspector.get_pk_constraint("daily_complaint_counts")["constrained_columns"]
+        return key, {ix["name"] for ix in inspector.get_indexes("daily_complaint_counts")}
+
+    assert shape() == (["day", "partner_id"], set())
+    cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0105")
+    assert shape() == (["partner_id", "day"], {"ix_daily_complaint_counts_day"})
+    rows = [{"partner_id": p, "day": dt.date(2024, 1, d), "complaints": 5 * d, "notifications": d,
+             "policy_version": "v2.1", "run_id": "r0"} for p in ("P2", "P1") for d in (2, 1)]
+    with engine.begin() as conn:
+        conn.execute(daily.insert(), rows)
+    assert migrate.upgrade(engine) == migrate.head_revision()
+    assert shape() == (["day", "partner_id"], set())
+    with engine.connect() as conn:
+        kept = [dict(r) for r in conn.execute(sa.select(daily).order_by(daily.c.partner_id, daily.c.day)).mappings()]
+    assert kept == sorted(rows, key=lambda r: (r["partner_id"], r["day"]))
+    with engine.begin() as conn, __import__("pytest").raises(sa.exc.IntegrityError):
+        conn.execute(daily.insert(), [rows[0]])  # still one row per partner and day
