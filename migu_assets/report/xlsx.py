@@ -36,7 +36,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from migu_assets.report.sheets import GRADES, OVERVIEW, SETTLEMENTS, TOTAL_LABEL, WARNINGS, Column, Sheet
+from migu_assets.report.sheets import GRADES, OVERVIEW, SETTLEMENTS, TOTAL_LABEL, WARNINGS, Sheet
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # C0 controls XML 1.0 cannot hold
@@ -166,24 +166,41 @@ def write_value(ws: Worksheet, row: int, col: int, value: object, kind: str, cel
     return text
 
 
-def _cell_value(column: Column, row: dict) -> object:
-    value = row.get(column.key)
-    if column.label is not None and value is not None:
-        return column.label(value)
-    return value
-
-
 def _row_writer(ws: Worksheet, sheet: Sheet, formats: Formats):
-    """A function writing one data row, with every column's formats looked up once (the hot loop of a report)."""
-    plans = [
-        (column, {red: CellFormats.of(formats, column.kind, wrap=column.key in WRAPPED_KEYS, red=red)
-                  for red in (False, True)})
-        for column in sheet.columns
-    ]
+    """A function writing one data row, with every column's formats looked up once (the hot loop of a report).
+
+    Cells are dispatched on their exact type, the common ones (``str``, ``Decimal``, ``int``, ``float``, ``bool``)
+    written here and everything else by :func:`write_value`, with the same result: text that is already printable
+    holds no control character, so it skips :func:`clean_text`. A full-size month is ~380,000 cells, so this loop is
+    measured against bare XlsxWriter writing the same cells (``bench.report``, BENCHMARKS.md)."""
+    write_string, write_number, write_blank = ws.write_string, ws.write_number, ws.write_blank
+    plans = []
+    for column in sheet.columns:
+        wrap = column.key in WRAPPED_KEYS
+        plain, red = (CellFormats.of(formats, column.kind, wrap=wrap, red=r) for r in (False, True))
+        plans.append((column.key, column.label, column.kind, plain, red))
 
     def write_row(i: int, row: dict, red: bool, widths: list[int]) -> None:
-        for j, (column, by_red) in enumerate(plans):
-            shown = write_value(ws, i, j, _cell_value(column, row), column.kind, by_red[red])
+        get = row.get
+        for j, (key, label, kind, plain, highlighted) in enumerate(plans):
+            cell = highlighted if red else plain
+            value = get(key)
+            if label is not None and value is not None:
+                value = label(value)
+            cls = type(value)
+            if cls is str or cls is bool:
+                text = ("是" if value else "否") if cls is bool else value if value.isprintable() else clean_text(value)
+                write_string(i, j, text, cell.quoted if text.startswith(FORMULA_TRIGGERS) else cell.text)
+                shown = text
+            elif cls is Decimal or cls is int or cls is float:
+                write_number(i, j, float(value), cell.number)
+                shown = _shown(value, kind)
+            elif value is None:
+                if cell.text is not None:
+                    write_blank(i, j, None, cell.text)
+                continue
+            else:  # dates, and any other type, as write_value writes them
+                shown = write_value(ws, i, j, value, kind, cell)
             if widths[j] < MAX_WIDTH and 2 * len(shown) > widths[j]:  # n characters are at most 2n columns wide
                 widths[j] = max(widths[j], display_width(shown))
 
