@@ -5,8 +5,9 @@ new — but the tables may disagree (health new, credit old). Until a later run 
 ``explain`` and ``partner_status`` say so (one line each, via :func:`incomplete_months` / :func:`notice`).
 
 Runs are read from the Dagster instance: the monthly job's runs, single-month runs (schedule, sensor, UI) and
-single-run backfills over a range. Runs that only touched the daily counts, and runs that never started (queued,
-NOT_STARTED, or marked failed before they started — no write), do not decide anything.
+single-run backfills over a range. Runs that only touched the daily counts, runs that only wrote documents (the
+workbook's ``report_job``, the letters' ``notices_job``: they change no table the chain computes), and runs that
+never started (queued, NOT_STARTED, or marked failed before they started — no write), do not decide anything.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from migu_assets.jobs import DOCUMENT_JOBS, DOCUMENTS
 from migu_assets.rules.periods import months_between
 
 PARTITION_TAG = "dagster/partition"
@@ -57,9 +59,9 @@ def _day(key: str) -> dt.date | None:
 
 
 def _months_of(run: dg.DagsterRun) -> list[dt.date]:
-    if run.job_name in DAILY_JOBS:
+    if run.job_name in DAILY_JOBS or run.job_name in DOCUMENT_JOBS:
         return []
-    if run.asset_selection and set(run.asset_selection) <= DAILY_ASSETS:
+    if run.asset_selection and (set(run.asset_selection) <= DAILY_ASSETS or set(run.asset_selection) <= DOCUMENTS):
         return []
     tags = run.tags
     if PARTITION_TAG in tags:

@@ -14,16 +14,17 @@ import dagster as dg
 from migu_assets.partitions import daily_partitions, monthly_partitions
 
 # The documents are not part of the computation chain; each has its own job, requested right after every
-# successful monthly computation (sensors/status.py) and run by ``migu-assets run`` right after ``monthly_job``:
+# successful monthly computation (sensors/status.py); ``migu-assets run`` runs the workbooks itself, last:
 # - the result letters (``notices_job``): thousands a month at ~0.3 s each at production size would make every
 #   monthly run and every violation recomputation minutes longer;
-# - the Excel workbook (``report_job``): at full size (5,000 partners, ~330,000 cells) writing it is ~2 s of pure
+# - the Excel workbook (``report_job``): at full size (5,000 partners, 330,000–380,000 cells) writing it is ~2 s of pure
 #   Python a month — half of a month's computation — and a year's twelve ~20 s (BENCHMARKS.md, issue 14). Outside
 #   the chain, a violation recomputation reaches the new grade without waiting for it, and a workbook that cannot be
 #   written (a full disk, a locked file) no longer fails the month's computed verdicts; it is retried on its own.
 LETTERS = dg.AssetKey("notices")
 REPORT = dg.AssetKey("monthly_report")
 DOCUMENTS = frozenset({LETTERS, REPORT})
+DOCUMENT_JOBS = frozenset({"notices_job", "report_job"})
 
 
 def _keys(assets, partitions_def) -> list[dg.AssetKey]:
@@ -32,7 +33,7 @@ def _keys(assets, partitions_def) -> list[dg.AssetKey]:
 
 def build_notices_job():
     return dg.define_asset_job(
-        "notices_job",
+        "notices_job",  # in DOCUMENT_JOBS
         selection=dg.AssetSelection.assets(LETTERS),
         partitions_def=monthly_partitions,
         description="结果通知函（第十四条）：每次月度计算成功后为相同月份生成 DOCX/PDF 通知函。",
@@ -41,7 +42,7 @@ def build_notices_job():
 
 def build_report_job():
     return dg.define_asset_job(
-        "report_job",
+        "report_job",  # in DOCUMENT_JOBS
         selection=dg.AssetSelection.assets(REPORT),
         partitions_def=monthly_partitions,
         description="Excel 月报：每次月度计算成功后为相同月份生成（migu-assets run 在 monthly_job 之后直接运行）。",

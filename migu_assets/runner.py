@@ -4,8 +4,9 @@ a range.
 Runs go through the Dagster instance in ``DAGSTER_HOME`` so they appear in the UI. Each job is executed once
 over the whole partition range (single-run backfill policy), so a year costs three runs, not 365. A fourth run then
 refreshes the as-of-a-day assets, ``partner_status`` and ``measure_ledger`` (SPEC v2 §5a), as of today. The
-workbooks have their own run after the computation's (``jobs.DOCUMENTS``), as the daemon does with
-``report_after_monthly_runs``.
+workbooks have their own run, last (``jobs.DOCUMENTS``), as the daemon's ``report_after_monthly_runs`` requests it
+(run-status sensors do not see runs executed in process, so the command runs it itself); the letters are not
+written here (``migu-assets notices``, or the daemon's ``notices_after_monthly_runs`` after its own runs).
 """
 
 from __future__ import annotations
@@ -172,8 +173,8 @@ def run_months(
     progress: Callable[[str], None] = print,
     today: dt.date | None = None,
 ) -> list[StepReport]:
-    """Materialise the daily counts for every day of the months, then the monthly chain, then the months' workbooks,
-    in one run each, and the as-of-today assets."""
+    """Materialise the daily counts for every day of the months, then the monthly chain, then the as-of-today
+    assets, then the months' workbooks, in one run each."""
     if defs is None:
         from migu_assets.definitions import build_definitions
 
@@ -203,11 +204,6 @@ def run_months(
     progress(f"▶ monthly_job：{first_month:%Y-%m} 至 {last_month:%Y-%m} 的月度计算（一个运行，按月份顺序）")
     reports.append(_execute(monthly_job, instance, first_month.strftime(DATE_FMT), last_month.strftime(DATE_FMT)))
     _print_report(reports[-1], progress)
-    report_job = _optional_job(defs, "report_job")
-    if report_job is not None:  # the workbooks follow the computation in their own run (jobs.py: DOCUMENTS)
-        progress(f"▶ report_job：{first_month:%Y-%m} 至 {last_month:%Y-%m} 的 Excel 月报（一个运行）")
-        reports.append(_execute(report_job, instance, first_month.strftime(DATE_FMT), last_month.strftime(DATE_FMT)))
-        _print_report(reports[-1], progress)
     status_job = _optional_job(defs, "status_job")
     if status_job is not None:  # SPEC v2 §5a: the ledger (and the status page) as of today, after the chain
         day = as_of.isoformat() if as_of else "今天"
@@ -219,7 +215,26 @@ def run_months(
         reports.append(_execute(status_job, instance, "", "", ops_config=ops))
         reports[-1].partitions = f"截至{day}"
         _print_report(reports[-1], progress)
+    report_job = _optional_job(defs, "report_job")
+    if report_job is not None:  # the workbooks follow the computation in their own run (jobs.py: DOCUMENTS)
+        reports.append(_workbooks(report_job, instance, first_month, last_month, progress))
+        _print_report(reports[-1], progress)
     return reports
+
+
+def _workbooks(job: dg.JobDefinition, instance, first: dt.date, last: dt.date, progress) -> StepReport:
+    """``report_job`` over the months, last: a workbook that cannot be written leaves the computed months and the
+    status page as they are, and the message says to write the workbooks again, not to recompute."""
+    progress(f"▶ {job.name}：{first:%Y-%m} 至 {last:%Y-%m} 的 Excel 月报（一个运行）")
+    try:
+        return _execute(job, instance, first.strftime(DATE_FMT), last.strftime(DATE_FMT))
+    except RunFailed as failed:
+        months = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} 至 {last:%Y-%m}"
+        raise RunFailed(
+            failed.message,
+            f"{months} 已算完，合作方当前状态也已刷新；只是 Excel 月报没有写成。修正原因后运行 "
+            f"`migu-assets report --month YYYY-MM`（每个月份一次），或在 Dagster 界面重新运行 {job.name}，无需重算。",
+        ) from failed
 
 
 def _optional_job(defs: dg.Definitions, name: str) -> dg.JobDefinition | None:

@@ -58,7 +58,7 @@ def test_run_needs_init_and_a_complete_month(tmp_path):
     assert result.exit_code == 2 and "YYYY-MM" in result.output
 
 
-def test_demo_then_run_computes_the_months_in_two_dagster_runs(tmp_path):
+def test_demo_then_run_computes_the_months_in_four_dagster_runs(tmp_path):
     url = f"sqlite:///{tmp_path / 'w.db'}"
     env = _env(tmp_path, url)
     assert runner.invoke(app, ["init"], env=env).exit_code == 0
@@ -67,7 +67,8 @@ def test_demo_then_run_computes_the_months_in_two_dagster_runs(tmp_path):
     assert runner.invoke(app, ["demo"], env=env).exit_code == 1  # refuses to overwrite without --replace
     result = runner.invoke(app, ["run", "--from", "2024-01", "--to", "2024-02"], env=env)
     assert result.exit_code == 0, result.output
-    assert "完成：3 个 Dagster 运行" in result.output  # SPEC v2 §5a: + the as-of-today refresh (status_job)
+    # daily, monthly, the as-of-today refresh (SPEC v2 §5a: status_job) and the months' workbooks (report_job)
+    assert "完成：4 个 Dagster 运行" in result.output
     assert "✓ credit_grades" in result.output
     assert _count(url, schema.credit_grades) == 20 + 19  # P0013 starts cooperating in February
     runs = list((tmp_path / "dh").iterdir())

@@ -114,3 +114,29 @@ def test_the_workbook_follows_each_successful_monthly_computation_in_its_own_job
     assert report_request(recomputed).partition_key == "2024-02-01"
     own = dg.DagsterRun(job_name="report_job", run_id="r3", asset_selection=frozenset({report}))
     assert not computed_monthly_assets(own, monthly_keys(computed_assets), "monthly_job")  # no loop
+
+
+def test_a_run_that_wrote_the_documents_itself_requests_them_no_second_time():
+    """Materialising every monthly asset from the lineage page includes the workbook and the letters: the sensors
+    then request neither again for the same months (a second workbook of the same months would only cost time)."""
+    from migu_assets.sensors.status import letters_request, report_request
+
+    tags = {"dagster/partition": "2024-02-01"}
+    grades = dg.AssetKey("credit_grades")
+    everything = frozenset({grades, dg.AssetKey("monthly_report"), dg.AssetKey("notices")})
+    assert report_request(dg.DagsterRun(job_name="__ASSET_JOB", run_id="r1", tags=tags,
+                                        asset_selection=everything)) is None
+    assert letters_request(dg.DagsterRun(job_name="__ASSET_JOB", run_id="r1", tags=tags,
+                                         asset_selection=everything)) is None
+    chain = dg.DagsterRun(job_name="__ASSET_JOB", run_id="r2", tags=tags, asset_selection=frozenset({grades}))
+    assert report_request(chain).run_key == "report:r2" and letters_request(chain).run_key == "notices:r2"
+
+
+def test_what_if_runs_write_no_published_document():
+    """A what-if run computes into its scenario store; the workbook and the letters would write the published files
+    ($MIGU_HOME/reports, notices) from the draft, so neither is among the assets it materialises."""
+    from migu_assets.whatif.scenario import _monthly_keys
+
+    keys = set(_monthly_keys(defs))
+    assert dg.AssetKey("credit_grades") in keys and dg.AssetKey("settlements") in keys
+    assert dg.AssetKey("monthly_report") not in keys and dg.AssetKey("notices") not in keys

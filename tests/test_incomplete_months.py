@@ -64,6 +64,31 @@ def test_the_newest_deciding_run_decides():
         assert incomplete_months(instance) == {}
 
 
+def test_a_document_run_decides_nothing():
+    """Issue 14: the workbook (report_job) and the letters (notices_job) change no table the chain computes, so a
+    failed document run does not mark its months incomplete, nor does a successful one hide a month that is."""
+    ok_monthly, _ = _jobs(set())
+    bad_monthly, _ = _jobs({"2024-02-01"})
+
+    def report_job(fails: bool):
+        @dg.asset(partitions_def=monthly_partitions, backfill_policy=dg.BackfillPolicy.single_run())
+        def monthly_report() -> None:
+            if fails:
+                raise PermissionError("the workbook is open in Excel")
+
+        return dg.Definitions(assets=[monthly_report], jobs=[
+            dg.define_asset_job("report_job", [monthly_report], partitions_def=monthly_partitions),
+        ]).resolve_job_def("report_job")
+
+    with dg.instance_for_test() as instance:
+        assert _run(ok_monthly, instance, tags=RANGE).success
+        assert not _run(report_job(fails=True), instance, tags=RANGE).success
+        assert incomplete_months(instance) == {}  # the computed months stay complete
+        assert not _run(bad_monthly, instance, partition_key="2024-02-01").success
+        assert _run(report_job(fails=False), instance, partition_key="2024-02-01").success
+        assert set(incomplete_months(instance)) == {FEB}  # a later workbook does not complete the month
+
+
 def test_report_explain_and_partner_status_show_the_incomplete_month(tmp_path):
     runner = CliRunner()
     url = f"sqlite:///{tmp_path / 'w.db'}"

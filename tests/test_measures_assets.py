@@ -489,9 +489,9 @@ def test_migu_assets_run_ends_with_the_ledger_as_of_its_day(sqlite_url):
         progress=lines.append,
         today=D(2024, 4, 16),
     )
-    assert [r.job for r in reports] == ["daily_job", "monthly_job", "report_job", "status_job"]
-    assert reports[-1].partitions == "截至2024-04-16"
-    assert "measure_ledger:no_overdue_measures" in reports[-1].checks_warned  # a WARN check (exit code 0)
+    assert [r.job for r in reports] == ["daily_job", "monthly_job", "status_job", "report_job"]
+    assert reports[2].partitions == "截至2024-04-16"
+    assert "measure_ledger:no_overdue_measures" in reports[2].checks_warned  # a WARN check (exit code 0)
     stored = table_rows(engine, schema.measure_ledger)
     assert {r["as_of"] for r in stored} == {D(2024, 4, 16)}
     assert {r["measure_id"]: r["status"] for r in stored}["grade:P1:2024-03:stop_new_business"] == "overdue"

@@ -171,8 +171,8 @@ def _row_writer(ws: Worksheet, sheet: Sheet, formats: Formats):
 
     Cells are dispatched on their exact type, the common ones (``str``, ``Decimal``, ``int``, ``float``, ``bool``)
     written here and everything else by :func:`write_value`, with the same result: text that is already printable
-    holds no control character, so it skips :func:`clean_text`. A full-size month is ~380,000 cells, so this loop is
-    measured against bare XlsxWriter writing the same cells (``bench.report``, BENCHMARKS.md)."""
+    holds no control character, so it skips :func:`clean_text`. A full-size month is 330,000–380,000 cells, so this
+    loop is measured against bare XlsxWriter writing the same cells (``bench.report``, BENCHMARKS.md)."""
     write_string, write_number, write_blank = ws.write_string, ws.write_number, ws.write_blank
     plans = []
     for column in sheet.columns:

@@ -3,7 +3,7 @@
 ``status_job`` materialises the unpartitioned ``partner_status`` and, when defined, ``measure_ledger`` (both as of
 today; SPEC v2 §5a: the ledger is refreshed with the status page). ``partner_status_refresh_sensor``
 watches the runs of this code location that end in success and requests ``status_job`` after each one that
-computed monthly assets: a ``monthly_job`` run (schedule, ``migu-assets run``, a backfill), and also a run that
+computed monthly assets: a ``monthly_job`` run (schedule, a backfill), and also a run that
 materialised monthly assets under another job — the major-violation sensor's recomputation, or a partition
 materialised from the UI — since those change grades, settlements and renewals just as much. Daily runs and the
 status job's own runs request nothing. The run key is the finished run's id, so each run refreshes once.
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import dagster as dg
 
-from migu_assets.jobs import DOCUMENTS
+from migu_assets.jobs import DOCUMENTS, LETTERS, REPORT
 from migu_assets.partitions import RANGE_END_TAG, RANGE_START_TAG, monthly_partitions
 
 PARTITION_TAG = "dagster/partition"
@@ -67,16 +67,19 @@ def build_status_refresh(
 
 def letters_request(run: dg.DagsterRun) -> dg.RunRequest | None:
     """The ``notices_job`` request for the months a finished monthly computation covered (its partition or range)."""
-    return same_months_request(run, "notices")
+    return same_months_request(run, "notices", LETTERS)
 
 
 def report_request(run: dg.DagsterRun) -> dg.RunRequest | None:
     """The ``report_job`` request for the months a finished monthly computation covered (its partition or range)."""
-    return same_months_request(run, "report")
+    return same_months_request(run, "report", REPORT)
 
 
-def same_months_request(run: dg.DagsterRun, prefix: str) -> dg.RunRequest | None:
-    """A request for the partition or range of ``run`` (None when it names no month), run key ``prefix:run id``."""
+def same_months_request(run: dg.DagsterRun, prefix: str, document: dg.AssetKey) -> dg.RunRequest | None:
+    """A request for the partition or range of ``run``, run key ``prefix:run id``; None when it names no month or
+    already wrote ``document`` itself (a lineage-page materialisation of every monthly asset, say)."""
+    if run.asset_selection and document in run.asset_selection:
+        return None
     tags = run.tags
     key = f"{prefix}:{run.run_id}"
     if tags.get(RANGE_START_TAG) and tags.get(RANGE_END_TAG):
@@ -109,7 +112,7 @@ def after_monthly_runs(
         run = context.dagster_run
         if not computed_monthly_assets(run, monthly, monthly_job_name):
             return dg.SkipReason(f"run {run.run_id} ({run.job_name}) computed no monthly asset")
-        return request(run) or dg.SkipReason(f"run {run.run_id} names no month")
+        return request(run) or dg.SkipReason(f"run {run.run_id} names no month or wrote the document itself")
 
     return _sensor
 
@@ -118,7 +121,9 @@ def build_letters_after_runs(
     assets: Sequence[dg.AssetsDefinition], notices_job, monthly_job_name: str = MONTHLY_JOB
 ) -> dg.RunStatusSensorDefinition:
     """``notices_after_monthly_runs``: after a successful run that computed monthly assets (the schedule,
-    ``migu-assets run``, a backfill, a violation recomputation), write the letters of the same months."""
+    a backfill, a violation recomputation), write the letters of the same months. Run-status sensors see the runs
+    the daemon and the UI launch, not the ones ``migu-assets run`` executes in its own process: letters for those
+    months are written by ``migu-assets notices --month``."""
     return after_monthly_runs(
         "notices_after_monthly_runs",
         notices_job,
@@ -133,8 +138,8 @@ def build_report_after_runs(
     assets: Sequence[dg.AssetsDefinition], report_job, monthly_job_name: str = MONTHLY_JOB
 ) -> dg.RunStatusSensorDefinition:
     """``report_after_monthly_runs``: after a successful run that computed monthly assets (the schedule, a backfill,
-    a violation recomputation), write the Excel workbooks of the same months (``migu-assets run`` runs
-    ``report_job`` itself, in the same command)."""
+    a violation recomputation), write the Excel workbooks of the same months. ``migu-assets run`` executes its runs
+    in its own process, which run-status sensors do not see, so it runs ``report_job`` itself."""
     return after_monthly_runs(
         "report_after_monthly_runs",
         report_job,

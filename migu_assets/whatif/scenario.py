@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from migu_assets.jobs import DOCUMENTS
 from migu_assets.policy import Policy, PolicyError, load_policy_book
 from migu_assets.resources import WarehouseResource
 from migu_assets.rules.periods import month_end, month_start, months_between, next_month
@@ -29,7 +30,7 @@ from migu_assets.whatif.workbook import write_comparison
 
 # Dagster's partition-range run tags (a single run over a range of partitions).
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-LEFT_OUT = {dg.AssetKey("monthly_report")}  # writes the published report files
+LEFT_OUT = DOCUMENTS  # the workbook and the letters write the published files ($MIGU_HOME/reports, notices)
 
 READING = (
     "草案替代区间内每个月的现行政策（草案中的 effective_from 仅校验、不使用）；区间之前的月份沿用已发布的"
