@@ -31,21 +31,22 @@ def _keys(assets, partitions_def) -> list[dg.AssetKey]:
     return [key for a in assets if a.partitions_def == partitions_def for key in a.keys if key not in DOCUMENTS]
 
 
-def build_notices_job():
+def _document_job(name: str, key: dg.AssetKey, description: str):
+    assert name in DOCUMENT_JOBS, name  # completeness.py: document runs decide nothing
     return dg.define_asset_job(
-        "notices_job",  # in DOCUMENT_JOBS
-        selection=dg.AssetSelection.assets(LETTERS),
-        partitions_def=monthly_partitions,
-        description="结果通知函（第十四条）：每次月度计算成功后为相同月份生成 DOCX/PDF 通知函。",
+        name, selection=dg.AssetSelection.assets(key), partitions_def=monthly_partitions, description=description
+    )
+
+
+def build_notices_job():
+    return _document_job(
+        "notices_job", LETTERS, "结果通知函（第十四条）：每次月度计算成功后为相同月份生成 DOCX/PDF 通知函。"
     )
 
 
 def build_report_job():
-    return dg.define_asset_job(
-        "report_job",  # in DOCUMENT_JOBS
-        selection=dg.AssetSelection.assets(REPORT),
-        partitions_def=monthly_partitions,
-        description="Excel 月报：每次月度计算成功后为相同月份生成（migu-assets run 在 monthly_job 之后直接运行）。",
+    return _document_job(
+        "report_job", REPORT, "Excel 月报：每次月度计算成功后为相同月份生成（migu-assets run 在算完后直接运行）。"
     )
 
 
