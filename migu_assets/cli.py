@@ -501,7 +501,9 @@ def quickstart(
     typer.echo("    Runs：刚才的运行；Assets → Lineage：按制度章节排列的资产链；")
     typer.echo("    credit_grades → Partitions：各个月份；")
     typer.echo("    补算一段月份：Jobs → monthly_job → Partitions → Launch backfill（整个链路一次运行）。")
-    typer.echo(f"  .venv/bin/migu-assets report --month {summary.end:%Y-%m}      （Excel 月报）")
+    from migu_assets.report import default_report_path
+
+    typer.echo(f"  {default_report_path(summary.end)}   （Excel 月报，每个月份一份）")
     typer.echo(f"  .venv/bin/migu-assets explain P0001 --month {summary.end:%Y-%m} （合作方的评级从何而来）")
     typer.echo("  .venv/bin/migu-assets partners                       （查找合作方）")
     typer.echo("  .venv/bin/migu-assets measures --status overdue      （处罚措施执行台账：逾期未执行的措施）")

@@ -148,6 +148,17 @@ def test_quickstart_and_demo_replace_refuse_to_delete_real_rows(tmp_path):
     assert result.exit_code == 1 and "credit_issue_dates" in result.output
 
 
+def test_quickstart_writes_the_workbooks_and_says_where_they_are(tmp_path):
+    """Issue 14: the workbooks are written by the command's own report_job run, last; quickstart names the file."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    result = runner.invoke(app, ["quickstart", "--months", "2"], env=_env(tmp_path, url))
+    assert result.exit_code == 0, result.output
+    runs = [line.split("：")[0] for line in result.output.splitlines() if line.startswith("▶ ") and "_job" in line]
+    assert runs == ["▶ daily_job", "▶ monthly_job", "▶ status_job", "▶ report_job"]
+    reports = sorted((tmp_path / "home" / "reports").glob("migu-report-*.xlsx"))
+    assert len(reports) >= 2 and f"{reports[-1]}   （Excel 月报，每个月份一份）" in result.output  # one a month
+
+
 # ---------------------------------------------------------------- run's exit code
 def _report(failed=(), warned=()) -> StepReport:
     return StepReport("monthly_job", "x", "r1", 0.1, {"credit_grades": 1}, list(failed), list(warned))
