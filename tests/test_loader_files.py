@@ -280,7 +280,10 @@ def test_several_candidate_sheets_need_sheet(engine, policy, tmp_path):
 
 def test_amounts_whose_sum_would_overflow_are_rejected_at_load(seeded, policy, tmp_path):
     """Two items of 999,999,999,999.99 for one partner-month made the PostgreSQL run fail with numeric field
-    overflow; the load now refuses the second, counting what the warehouse already holds."""
+    overflow; the load now refuses the second, counting what the warehouse already holds. Also across months: a
+    held balance accumulates a partner's withheld months (SPEC v2 §7), so the bound is the partner's Σ info_fee over
+    all its months (an audit loaded 2024-01 and 2024-02 at the limit with a payment hold: held_balance
+    1,399,999,999,999.98 overflowed NUMERIC(14,2) in the run)."""
     big = "999999999999.99"
     first = valid_row("settlement_items", policy, item_id="I1", info_fee=big)
     load_file(seeded, "settlement_items", write_csv(tmp_path / "a.csv", [first]), policy)
@@ -290,13 +293,37 @@ def test_amounts_whose_sum_would_overflow_are_rejected_at_load(seeded, policy, t
     ((row, column, reason),) = [(c.row, c.column, c.reason) for c in info.value.cells]
     assert (row, column) == (2, "info_fee") and "1000000000000.00" in reason and "partner_id='P1'" in reason
     other_month = valid_row("settlement_items", policy, item_id="I3", info_fee=big, month="2024-02-01")
-    assert load_file(seeded, "settlement_items", write_csv(tmp_path / "c.csv", [other_month]), policy).inserted == 1
+    with pytest.raises(LoadError) as info:
+        load_file(seeded, "settlement_items", write_csv(tmp_path / "c.csv", [other_month]), policy)
+    ((column, reason),) = [(c.column, c.reason) for c in info.value.cells]
+    assert column == "info_fee" and "1999999999999.98" in reason and "partner_id='P1'" in reason
+    other_partner = valid_row("settlement_items", policy, item_id="I3", info_fee=big, partner_id="P2",
+                              month="2024-02-01")
+    assert load_file(seeded, "settlement_items", write_csv(tmp_path / "c2.csv", [other_partner]), policy).inserted == 1
     deductions = [valid_row("settlement_items", policy, item_id=f"D{i}", deductions="600000000000.00",
                             month=f"2024-0{i + 3}-01", info_fee="0") for i in range(2)]
     with pytest.raises(LoadError) as info:
         load_file(seeded, "settlement_items", write_csv(tmp_path / "d.csv", deductions), policy)
     assert {c.column for c in info.value.cells} == {"deductions"}
     assert count(seeded, "settlement_items") == 2
+
+
+def test_exit_deductions_and_deductions_share_the_carried_balance_bound(seeded, policy, tmp_path):
+    """What the held balance cannot cover of a partner's exit deductions is carried over with its deductions (SPEC v2
+    §7): each sum is held below half of NUMERIC(14,2), so their total fits the carried-over balance."""
+    half = "499999999999.99"
+    item = valid_row("settlement_items", policy, item_id="I1", info_fee="0", deductions=half)
+    assert load_file(seeded, "settlement_items", write_csv(tmp_path / "i.csv", [item]), policy).inserted == 1
+    first = valid_row("exit_deductions", policy, deduction_id="X1", amount=half)
+    assert load_file(seeded, "exit_deductions", write_csv(tmp_path / "x1.csv", [first]), policy).inserted == 1
+    second = valid_row("exit_deductions", policy, deduction_id="X2", amount="0.01")
+    with pytest.raises(LoadError) as info:
+        load_file(seeded, "exit_deductions", write_csv(tmp_path / "x2.csv", [second]), policy)
+    ((row, column, reason),) = [(c.row, c.column, c.reason) for c in info.value.cells]
+    assert (row, column) == (2, "amount") and "500000000000.00" in reason and "499999999999.99" in reason
+    more = valid_row("settlement_items", policy, item_id="I2", info_fee="0", deductions="0.01", month="2024-02-01")
+    with pytest.raises(LoadError):
+        load_file(seeded, "settlement_items", write_csv(tmp_path / "i2.csv", [more]), policy)
 
 
 def _race(engine, policy, paths: list[Path], table: str) -> list[LoadResult | LoadError]:

@@ -332,12 +332,12 @@ def value_strategy(table: str, column: str, fmt: str) -> st.SearchStrategy[Any]:
         return st.sampled_from(SEED_MEASURES)
     if (table, column) == ("measure_executions", "executed_on"):
         return st.dates(min_value=SEED_MEASURE_MONTH)  # not before the measure's month
-    if (table, column) == ("exit_deductions", "amount"):  # SPEC v2 §1: amount > 0
-        return st.decimals(min_value=Decimal("0.01"), max_value=_decimal_max(ct.precision, ct.scale), places=ct.scale)
+    if (table, column) == ("exit_deductions", "amount"):  # SPEC v2 §1: amount > 0; a partner's Σ < 5·10^11
+        return st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10) ** 11, places=ct.scale)
     if ct.kind == "text" and column in TABLES[table].keys:
         return keys(fmt, ct.max_length)
     if table == "settlement_items" and ct.kind == "decimal":
-        # issue 14: a partner-month's Σ info_fee and a partner's Σ deductions fit NUMERIC(14,2); four rows of at
+        # issue 14: a partner's Σ info_fee and Σ deductions over all months fit NUMERIC(14,2); four rows of at
         # most 10^11 always do
         return st.decimals(min_value=0, max_value=Decimal(10) ** 11, places=ct.scale)
     return {
@@ -779,6 +779,14 @@ INVALID_UTF8 = [b"\xff", b"\xfe", b"\x80", b"\xbf", b"\xc0\xaf", b"\xc1\xbf", b"
                 b"\xe4\xb8", b"\xf0\x9f\x98", b"\xc3"]
 
 
+def _decodes_as_gb18030(raw: bytes) -> bool:
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @examples(100)
 @given(case=valid_cases(max_rows=3, fmt="csv", extras=False), data=st.data())
 def test_bad_encodings_are_load_errors(sqlite_engine, case, data):
@@ -819,8 +827,10 @@ def test_bad_encodings_are_load_errors(sqlite_engine, case, data):
         except LoadError as err:
             assert all(m.startswith(f"{path}: ") for m in err.messages), err.messages
             assert counts(sqlite_engine) == before
-            if not valid_utf8 and codec not in ("gbk", "gb18030"):
+            if not valid_utf8 and codec not in ("gbk", "gb18030") and not _decodes_as_gb18030(raw):
                 assert len(err.messages) == 1 and "不是" in err.messages[0] and "UTF-8" in err.messages[0], err.messages
+            # bytes that are also GB18030 may be read as such and then rejected on what they say (a header that
+            # became '馃榤onth'): one LoadError either way, nothing written
             return
     assert b"\x00" not in raw
     assert any("gb18030" in note for note in result.notes), result.notes

@@ -270,15 +270,17 @@ def _all_present(conn: sa.Connection, column: sa.Column, values: set[Any]) -> bo
     return found == len(wanted)
 
 
-def sum_below(columns: tuple[str, ...], group_by: tuple[str, ...], *, spec: str) -> list[DbRule]:
+def sum_below(columns: tuple[str, ...], group_by: tuple[str, ...], *, spec: str, parts: int = 1) -> list[DbRule]:
     """Σ ``column`` per ``group_by`` — over the file's new rows and the warehouse's rows — stays below the column's
-    NUMERIC(p, s) limit, so every sum the product makes from it fits the same type (the load fails, not the run)."""
+    NUMERIC(p, s) limit, so every sum the product makes from it fits the same type (the load fails, not the run).
+    With ``parts`` = n, below 1/n of it: n such sums add up in one stored value (a partner's carried-over balance
+    holds its deductions and its exit deductions' excess)."""
     rules = []
     for column in columns:
         def check(conn: sa.Connection, stage: Stage, _: Policy, column: str = column) -> Iterator[tuple[int, Any, str]]:
             s, t = stage.table, stage.target
             ct = column_type(t.c[column])
-            limit = Decimal(10) ** (ct.precision - ct.scale)
+            limit = Decimal(10) ** (ct.precision - ct.scale) / parts
             key = stage.contract.primary_key
             new = (sa.select(*(s.c[g] for g in group_by), s.c[column].label("v"), s.c.__row__)
                    .where(s.c[column].is_not(None), *(s.c[g].is_not(None) for g in group_by))
@@ -434,11 +436,14 @@ CONTRACTS: tuple[TableContract, ...] = (
         ),
         db_rules=(
             PARTNER_EXISTS,
-            # §7 sums a partner's month (gross, partner_share) and carries deductions over months (carried_in)
-            *sum_below(("info_fee",), ("partner_id", "month"), spec=f"{S}/§7: a partner-month's Σ info_fee fits "
-                       "NUMERIC(14,2)"),
-            *sum_below(("deductions",), ("partner_id",), spec=f"{S}/§7: a partner's Σ deductions (carried as "
-                       "negative settlements) fits NUMERIC(14,2)"),
+            # §7 sums a partner's month (gross, partner_share), carries deductions over months (carried_in) and
+            # accumulates what it withholds over months (held_balance ≤ Σ payable ≤ Σ info_fee): bounding a
+            # partner's Σ info_fee over all its months makes every one of those sums fit NUMERIC(14,2)
+            *sum_below(("info_fee",), ("partner_id",), spec=f"{S}/§7: a partner's Σ info_fee over all months fits "
+                       "NUMERIC(14,2), so its monthly gross and its held balance do"),
+            *sum_below(("deductions",), ("partner_id",), parts=2, spec=f"{S}/§7: a partner's Σ deductions "
+                       "(carried as negative settlements) fits half of NUMERIC(14,2): its carried-over balance also "
+                       "takes the excess of its exit deductions"),
         ),
     ),
     TableContract(
@@ -481,7 +486,9 @@ CONTRACTS: tuple[TableContract, ...] = (
                    "{penalty, audit, unpaid_fees, other}"),
             positive("amount", f"{S} exit_deductions: amount > 0"),
         ),
-        db_rules=(PARTNER_EXISTS,),
+        # what the held balance cannot cover is carried over with the partner's deductions (§7, rules/settlement.py)
+        db_rules=(PARTNER_EXISTS, *sum_below(("amount",), ("partner_id",), parts=2, spec=f"{S}/§7: a partner's "
+                                             "Σ exit deductions fits half of NUMERIC(14,2)")),
     ),
 )
 
