@@ -203,6 +203,39 @@ def test_cli_load_with_errors_file_and_dry_run(db_url, seeded, tmp_path, monkeyp
     assert count(seeded, "complaint_tickets") == 3
 
 
+def test_errors_file_is_written_for_every_rejection(db_url, seeded, tmp_path, monkeypatch):
+    """`--errors FILE` holds this rejection whatever rejected the file — a cell, the header (a misspelt column), the
+    file itself (not a CSV table) — and never an earlier load's errors, which the message would otherwise point to."""
+    import csv
+
+    from migu_assets.cli import app
+
+    monkeypatch.setenv("MIGU_WAREHOUSE_URL", db_url)
+    runner, errors = CliRunner(), tmp_path / "errors.csv"
+
+    def rows() -> list[list[str]]:
+        with errors.open(encoding="utf-8-sig", newline="") as handle:
+            return list(csv.reader(handle))
+
+    bad = write_csv(tmp_path / "bad.csv", tickets(3, partner_id="P404"))
+    assert runner.invoke(app, ["load", "complaint_tickets", str(bad), "--errors", str(errors)]).exit_code == 1
+    assert len(rows()) == 4
+    header = tmp_path / "nmae.csv"
+    header.write_text("partner_id,nmae,parent_company_id,on_network_rights_platform,cooperation_start\n"
+                      "P9,丁公司,,否,2024-01-01\n", encoding="utf-8")
+    out = runner.invoke(app, ["load", "partners", str(header), "--errors", str(errors)])
+    assert out.exit_code == 1 and f"每个出错的单元格见 {errors}" in out.output
+    assert rows()[0] == ["file", "row", "column", "value", "rule", "reason"]
+    ((file, row, column, _, rule, reason),) = rows()[1:]
+    assert (file, row, column, rule) == (str(header), "1", "name", "缺少必需的列") and "'nmae'" in reason
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert runner.invoke(app, ["load", "partners", str(empty), "--errors", str(errors)]).exit_code == 1
+    ((file, row, column, _, rule, reason),) = rows()[1:]
+    assert (file, row, column, rule) == (str(empty), "", "", "文件") and "表头" in reason
+    assert count(seeded, "partners") == 3
+
+
 # ---------------------------------------------------------------- holes found by probing the old loader
 
 

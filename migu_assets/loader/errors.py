@@ -34,6 +34,7 @@ class LoadError(Exception):
         self.messages: list[str] = [messages] if isinstance(messages, str) else list(messages)
         self.cells: list[Finding] = cells or []
         self.count = count or len(self.cells)
+        self.errors_written = False  # every failing cell already went to the --errors file (Findings)
         super().__init__("\n".join(self.messages))
 
     def __str__(self) -> str:
@@ -83,9 +84,7 @@ class Findings:
         self.count = 0
         self._writer = None
         if errors is not None:
-            self._file = errors.open("w", newline="", encoding="utf-8-sig")  # Excel opens it with the BOM
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(["file", "row", "column", "value", "rule", "reason"])
+            self._file, self._writer = _errors_csv(errors)
 
     def add(self, finding: Finding) -> None:
         self.count += 1
@@ -120,4 +119,29 @@ class Findings:
 
     def error(self, order: dict[str, int], extra: list[str] | None = None) -> LoadError:
         self.close()
-        return LoadError([*(extra or []), *self.messages(order)], sorted(self.kept), self.count)
+        error = LoadError([*(extra or []), *self.messages(order)], sorted(self.kept), self.count)
+        error.errors_written = self.errors is not None and not extra
+        return error
+
+
+ERRORS_HEADER = ["file", "row", "column", "value", "rule", "reason"]
+
+
+def _errors_csv(path: Path):
+    handle = path.open("w", newline="", encoding="utf-8-sig")  # Excel opens it with the BOM
+    writer = csv.writer(handle)
+    writer.writerow(ERRORS_HEADER)
+    return handle, writer
+
+
+def write_rejection(path: Path, source: str, error: LoadError) -> None:
+    """The ``--errors`` file of a rejection that did not come cell by cell (a header, the file itself, the
+    warehouse): its cells, or one line per message with the row and column it names where it names none."""
+    handle, writer = _errors_csv(path)
+    with handle:
+        for cell in error.cells:
+            writer.writerow([source, cell.row, cell.column, cell.value, cell.rule, cell.reason])
+        if not error.cells:
+            prefix = f"{source}: "
+            for message in error.messages:
+                writer.writerow([source, "", "", "", "文件", message.removeprefix(prefix)])

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from migu_assets.loader import columnar
 from migu_assets.loader.contract import TABLES, TableContract
-from migu_assets.loader.errors import Finding, Findings, LoadError, LoadResult
+from migu_assets.loader.errors import Finding, Findings, LoadError, LoadResult, write_rejection
 from migu_assets.loader.labels import label, match_header
 from migu_assets.loader.read import Irregular, Source, frame_source, open_source
 from migu_assets.loader.stage import Stage
@@ -44,12 +44,17 @@ def load_file(engine: sa.Engine, table: str, path: Path | str, policy: Policy, p
     """Load a ``.csv`` (UTF-8, UTF-8 BOM or GB18030/GBK; ``encoding`` forces one) or ``.xlsx`` (the active visible
     sheet, or ``sheet``) file into ``table``. ``errors`` receives every failing cell as CSV; ``dry_run`` checks
     everything and writes nothing. ``progress`` receives one line per step, ``ticker`` the reading progress."""
-    contract = contract_for(table)
     path = Path(path)
-    source = open_source(path, encoding=encoding, sheet=sheet,
-                         match=lambda header: len(match_header(contract.columns, header).positions))
-    return _load(engine, contract, source, policy, source_name=str(path), header_row=1, progress=progress or _quiet,
-                 errors=errors, dry_run=dry_run, ticker=ticker or _quiet)
+    try:
+        contract = contract_for(table)
+        source = open_source(path, encoding=encoding, sheet=sheet,
+                             match=lambda header: len(match_header(contract.columns, header).positions))
+        return _load(engine, contract, source, policy, source_name=str(path), header_row=1,
+                     progress=progress or _quiet, errors=errors, dry_run=dry_run, ticker=ticker or _quiet)
+    except LoadError as rejected:
+        if errors is not None and not rejected.errors_written:  # the header, the file itself, the warehouse
+            write_rejection(errors, str(path), rejected)
+        raise
 
 
 def load_frame(engine: sa.Engine, table: str, df: pd.DataFrame, policy: Policy, source: str = "frame",
