@@ -23,7 +23,6 @@ import calendar
 import csv
 import datetime as dt
 import io
-import re
 import signal
 import struct
 import tempfile
@@ -257,9 +256,9 @@ SPECIAL = ("中文咪咕联合会员管理办法" "😀🎵👨\u200d👩\u200d�
            "e\u0301\u200b\ufeff\u2028\u2029\u00a0\u3000" "\t\n\r\x01\x07\x1b\x1f\x7f\x85\x9f" "\"',;=@+-|!#%&")
 # XML cannot hold C0 controls but tab and LF (openpyxl refuses them) nor \ufffe/\uffff; a bare CR is read back as LF
 NOT_IN_XLSX = "".join(chr(i) for i in range(32) if chr(i) not in "\t\n") + "\ufffe\uffff"
-# issue 14: control characters a terminal acts on (C0 but tab/LF/CR, DEL, C1) are rejected at load, so valid text
-# holds none; they are bad cells (see bad_cells)
-REJECTED_CONTROLS = "".join(chr(i) for i in [*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), *range(0x7f, 0xa0)])
+# issue 14: control characters a terminal acts on (C0 but tab — CR and LF included —, DEL, C1) are rejected at load,
+# so valid text holds none; they are bad cells (see bad_cells)
+REJECTED_CONTROLS = "".join(chr(i) for i in [*range(0x00, 0x09), *range(0x0a, 0x20), *range(0x7f, 0xa0)])
 
 
 def _xlsx_safe(ch: str) -> bool:
@@ -277,9 +276,9 @@ PAD = st.sampled_from(["", " ", "  ", "\t", "\u3000"])  # stripped by the loader
 
 
 def as_key(text: str) -> str:
-    """Issue 14: identifiers are stored NFKC-normalised without BOM and zero-width characters (look-alike keys are one
-    key); written out here, not imported from the loader, so a drift shows up as a failure."""
-    return unicodedata.normalize("NFKC", re.sub("[\u200b\u200c\u200d\u2060\ufeff]", "", text)).strip()
+    """Issue 14: identifiers are stored NFKC-normalised without format characters (Unicode category Cf: look-alike
+    keys are one key); written out here, not imported from the loader, so a drift shows up as a failure."""
+    return unicodedata.normalize("NFKC", "".join(c for c in text if unicodedata.category(c) != "Cf")).strip()
 
 
 def keys(fmt: str, max_length: int | None) -> st.SearchStrategy[str]:

@@ -98,7 +98,10 @@ def _strict_cast(iso: pa.Array, to: pa.DataType, fmt: str, unit: str) -> tuple[p
 
 
 def normalise_keys(text: pa.Array) -> tuple[pa.Array, int]:
-    """NFKC without invisible characters, only where a cell is not plain ASCII; how many cells changed."""
+    """:func:`normalise_key` on a column (NFKC, format characters removed, trimmed); how many cells changed.
+
+    Plain ASCII cells — nearly all — are left as they are in bulk: NFKC keeps ASCII and every format character (Cf)
+    lies outside it. The rest go through :func:`normalise_key` itself, so both paths give the same key."""
     odd = pc.invert(pc.fill_null(pc.string_is_ascii(text), True))
     if not pc.any(odd).as_py():
         return text, 0

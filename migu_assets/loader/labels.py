@@ -2,7 +2,9 @@
 
 One vocabulary: a column is named in messages as ``partner_id（合作方编号）`` — the code the warehouse uses and the
 name staff know from the monthly report (``report/sheets.py`` uses the same words for the same columns). A header
-cell matches a contract column after trimming, Unicode NFKC and case folding, by its code or its Chinese name.
+cell matches a contract column after trimming, Unicode NFKC and case folding, by its code or its Chinese name; a
+missing column is answered with the header cell closest to either (``nmae`` → ``name``,
+``合作方明称`` → ``合作方名称``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import difflib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from migu_assets.loader.values import INVISIBLE
 
 # column → Chinese name (the report's column names where the report shows the column)
 COLUMN_LABELS: dict[str, str] = {
@@ -45,9 +49,23 @@ def label(column: str) -> str:
 
 
 def fold(text: str) -> str:
-    """A header cell as compared: NFKC, without BOM/zero-width characters, trimmed, case-folded."""
-    text = text.replace("\ufeff", "").replace("\u200b", "")
-    return unicodedata.normalize("NFKC", text).strip().casefold()
+    """A header cell as compared: NFKC, without format characters (BOM, zero-width, direction marks …), trimmed,
+    case-folded."""
+    return unicodedata.normalize("NFKC", INVISIBLE.sub("", text)).strip().casefold()
+
+
+def names(column: str) -> list[str]:
+    """What a header may call ``column``: its code and its Chinese name."""
+    return [column, COLUMN_LABELS[column]] if column in COLUMN_LABELS else [column]
+
+
+CLOSE = 0.6  # difflib's ratio from which a header cell is offered as the misspelling of a missing column
+
+
+def closeness(cell: str, column: str) -> float:
+    """How like one of ``column``'s names a header cell is (difflib's ratio, 0–1, after :func:`fold`)."""
+    folded = fold(cell)
+    return max(difflib.SequenceMatcher(None, fold(name), folded).ratio() for name in names(column))
 
 
 @dataclass
@@ -61,15 +79,15 @@ class HeaderMatch:
 
 
 def match_header(columns: Sequence[str], header: Sequence[str]) -> HeaderMatch:
-    names: dict[str, str] = {}
+    lookup: dict[str, str] = {}
     for column in columns:
-        names[fold(column)] = column
+        lookup[fold(column)] = column
         if column in COLUMN_LABELS:
-            names.setdefault(fold(COLUMN_LABELS[column]), column)
+            lookup.setdefault(fold(COLUMN_LABELS[column]), column)
     found: dict[str, list[int]] = {}
     result = HeaderMatch()
     for i, cell in enumerate(header):
-        column = names.get(fold(cell))
+        column = lookup.get(fold(cell))
         if column is None:
             if cell.strip():
                 result.unknown.append(cell.strip())
@@ -78,11 +96,20 @@ def match_header(columns: Sequence[str], header: Sequence[str]) -> HeaderMatch:
     for column in columns:
         where = found.get(column, [])
         if not where:
-            guess = difflib.get_close_matches(fold(column), [fold(u) for u in result.unknown], n=1, cutoff=0.6)
-            closest = next((u for u in result.unknown if guess and fold(u) == guess[0]), None)
-            result.missing[column] = closest
+            result.missing[column] = None
         elif len(where) > 1:
             result.repeated[column] = len(where)
         else:
             result.positions[column] = where[0]
+    # each missing column is offered the closest unknown cell, closest pairs first, a cell to one column only
+    # (``合作方明称`` is nearer 合作方名称 than 合作方编号); ties keep the columns' and the header's order
+    pairs = sorted(((closeness(cell, column), c, u) for c, column in enumerate(result.missing)
+                    for u, cell in enumerate(result.unknown)), key=lambda p: -p[0])
+    missing, offered = list(result.missing), set()
+    for score, c, u in pairs:
+        if score < CLOSE:
+            break
+        if result.missing[missing[c]] is None and u not in offered:
+            result.missing[missing[c]] = result.unknown[u]
+            offered.add(u)
     return result

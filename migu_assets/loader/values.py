@@ -35,13 +35,22 @@ _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})-(\d{1,2})|/(\d{1,2})/(\d{1,2})|年(\d{
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)  # ASCII: no full-width digits (１２.５)
 _INT = re.compile(r"[+-]?\d+", re.ASCII)
-# C0 controls but tab, LF and CR, DEL and the C1 controls: a terminal acts on them (ESC, BEL, CSI …) when `explain`
-# prints the text; NUL cannot be stored on PostgreSQL at all.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-CONTROL_PATTERN = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]"
-# characters that make two keys look alike: BOM, zero-width space/joiners, word joiner
-INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-INVISIBLE_PATTERN = "[\u200b\u200c\u200d\u2060\ufeff]"
+# Every C0 control but tab — CR and LF included (a line break inside a cell) —, DEL and the C1 controls: a terminal
+# acts on them (ESC, BEL, CSI 0x9b …) when `explain` prints the text; NUL cannot be stored on PostgreSQL at all.
+CONTROL_PATTERN = "[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f]"  # Python re and RE2 (Arrow) read it alike
+CONTROL = re.compile(CONTROL_PATTERN)
+LINE_BREAKS = {0x0A: "换行符 LF", 0x0D: "回车符 CR"}
+# Unicode format characters (general category Cf, Unicode 14 as in Python 3.11's unicodedata; a test compares): BOM,
+# soft hyphen, zero-width space/joiners, direction marks, bidi embeddings and isolates, word joiner, invisible
+# operators, tags … — invisible, so two keys differing only by them look alike. Written out: Python's re has no
+# \p{Cf}, and RE2's tables (Arrow) may follow another Unicode version.
+FORMAT_CHARS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+INVISIBLE_PATTERN = f"[{FORMAT_CHARS}]"
+INVISIBLE = re.compile(INVISIBLE_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +128,8 @@ def _show(value: Any) -> str:
 
 
 def normalise_key(s: str) -> str:
-    """A key as the warehouse stores it: NFKC (full-width ０ → 0) without BOM or zero-width characters."""
+    """A key as the warehouse stores it: NFKC (full-width ０ → 0) without format characters (:data:`INVISIBLE`: BOM,
+    zero-width, direction marks, soft hyphen …), trimmed. NFKC yields no format character, so this is idempotent."""
     return unicodedata.normalize("NFKC", INVISIBLE.sub("", s)).strip()
 
 
@@ -130,6 +140,9 @@ def _text(ct: ColumnType, s: str) -> str:
     bad = CONTROL.search(s)
     if bad:
         code = ord(bad.group())
+        if code in LINE_BREAKS:
+            raise ValueError(f"第 {bad.start() + 1} 个字符是{LINE_BREAKS[code]}（控制字符 0x{code:02x}）："
+                             "单元格内不能换行，请改为空格或“；”")
         name = "NUL " if code == 0 else ""
         raise ValueError(f"第 {bad.start() + 1} 个字符是控制字符 {name}(0x{code:02x})，请删除")
     if ct.max_length is not None and len(s) > ct.max_length:
