@@ -5,7 +5,6 @@ takes a partner argument."""
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -31,8 +30,11 @@ class PartnerRow:
 
 
 def normalise(text: str) -> str:
-    """NFKC (full-width letters and digits become ASCII), trimmed, case-folded."""
-    return unicodedata.normalize("NFKC", text).strip().casefold()
+    """As the loader stores keys (NFKC: full-width letters and digits become ASCII; without format characters such
+    as a zero-width space pasted along with an id), trimmed, case-folded."""
+    from migu_assets.loader.values import normalise_key
+
+    return normalise_key(text).casefold()
 
 
 def _with_latest_grade(conn: sa.Connection, where=None) -> list[PartnerRow]:

@@ -84,3 +84,11 @@ def test_partners_and_explain_from_the_command_line(tmp_path):
     assert result.exit_code == 1
     result = runner.invoke(app, ["report", "--month", "2024-01"], env=env)
     assert result.exit_code == 0, result.output
+
+
+def test_an_id_pasted_with_an_invisible_character_finds_the_partner():
+    """Issue 14: keys are stored without Unicode format characters; a search normalises what staff paste the same way
+    (a zero-width space or a direction mark copied along with an id from a chat or a web page)."""
+    from migu_assets.lookup import normalise
+
+    assert normalise("P0001\u200b") == normalise("\u200eＰ0001") == normalise("p0001") == "p0001"

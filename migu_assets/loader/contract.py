@@ -110,7 +110,8 @@ class TableContract:
     @cached_property
     def keys(self) -> frozenset[str]:
         """Text columns holding identifiers (the primary key, ``*_id``, the authorising parent): normalised (NFKC,
-        no BOM or zero-width characters) so that look-alike keys are one key."""
+        without Unicode format characters — BOM, zero-width, direction marks, soft hyphen …) so that look-alike keys
+        are one key (:func:`migu_assets.loader.values.normalise_key`)."""
         return frozenset(c for c in self.columns if self.types[c].kind == "text"
                          and (c in self.primary_key or c.endswith("_id") or c == "authorized_by_parent"))
 
