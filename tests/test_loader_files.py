@@ -470,3 +470,40 @@ def test_rows_of_another_width_than_the_header_are_padded_or_cut(engine, policy,
     path.write_text("partner_id,name,parent_company_id,on_network_rights_platform,cooperation_start\n"
                     "P1,a,,true,2023-01-01\n\nP2,b,,true,2023-01-01,extra,cells\n", encoding="utf-8")
     assert load_file(engine, "partners", path, policy).inserted == 2
+
+
+def test_a_large_file_on_a_terminal_gets_a_progress_bar(seeded, policy, tmp_path, monkeypatch):
+    """Issue 14: a progress bar (rich) while a large file is read and checked — on a terminal, over 5 MB, unless
+    --no-progress; it is fed the position read so far against the file's size."""
+    from migu_assets import cli
+
+    path = write_csv(tmp_path / "t.csv", tickets(50))
+    ticks: list[tuple[int, int]] = []
+    load_file(seeded, "complaint_tickets", path, policy, ticker=lambda done, total: ticks.append((done, total)))
+    assert ticks and all(total == path.stat().st_size for _, total in ticks)
+    assert [done for done, _ in ticks] == sorted(done for done, _ in ticks) and ticks[-1][0] == path.stat().st_size
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 5_000_001)
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: False)
+    assert not cli._load_progress(big, True).enabled  # piped into a file or another program: no bar
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True)
+    assert not cli._load_progress(path, True).enabled and not cli._load_progress(big, False).enabled
+    bar = cli._load_progress(big, True)
+    with bar as tick:
+        tick(2_500_000, 5_000_001)
+        (task,) = bar.progress.tasks
+        assert (task.completed, task.total) == (2_500_000, 5_000_001)
+
+
+def test_every_monthly_asset_and_the_monthly_job_name_the_fast_backfill():
+    """Issue 14: a lineage-page backfill of the monthly assets is split by Dagster into runs ~30 s apart; the job and
+    every monthly computed asset say, in Chinese, to backfill from the monthly_job's Partitions page."""
+    from migu_assets.definitions import defs
+    from migu_assets.partitions import BACKFILL_HINT, monthly_partitions
+
+    assert "Jobs → monthly_job → Partitions" in BACKFILL_HINT
+    assert "Partitions 页面" in defs.resolve_job_def("monthly_job").description
+    monthly = [spec for spec in defs.resolve_all_asset_specs()
+               if spec.partitions_def == monthly_partitions and spec.key.path[0] not in ("monthly_report", "notices")]
+    assert len(monthly) >= 10
+    assert [s.key.to_user_string() for s in monthly if BACKFILL_HINT not in (s.description or "")] == []
