@@ -230,7 +230,8 @@ def markdown(res: dict) -> str:
     if year:
         rows.append(
             (
-                f"full year `run` 2024-01..12 ({len(year['runs'])} Dagster runs)",
+                f"full year `run` 2024-01..12 ({len(year['runs'])} Dagster runs"
+                + ("; recomputing what the whole-process run above computed)" if res.get("cli") else ")"),
                 f"≤ {TARGETS['year_seconds']} s",
                 _fmt_s(year["seconds"]),
                 ok(year["seconds"], "year_seconds"),
@@ -239,6 +240,17 @@ def markdown(res: dict) -> str:
         )
         for r in year["runs"]:
             rows.append((f"  ↳ {r['job']} {r['partitions']}", "", _fmt_s(r["seconds"]), "", ""))
+    cli = res.get("cli")
+    if cli:
+        rows.append(
+            (
+                f"full year, the whole `{cli['command']}` process (start-up included)",
+                f"≤ {TARGETS['year_seconds']} s",
+                _fmt_s(cli["seconds"]),
+                ok(cli["seconds"], "year_seconds"),
+                cli.get("load_before"),
+            )
+        )
     month = res.get("month")
     if month:
         rows.append(
@@ -392,8 +404,10 @@ def main() -> None:
                 str(args.tickets_per_month),
             ]
             phase("load", "bench.generate", ["--url", url, "--init", *scale], 4 * 3600)
+        last = dt.date(2024, 1, 1).replace(year=2024 + (args.months - 1) // 12, month=(args.months - 1) % 12 + 1)
+        if "cli" in phases:  # before "year": on a fresh load, the command as staff run it
+            phase("cli", "bench.phases", ["cli", "--first", "2024-01-01", "--last", last.isoformat()], 4 * 3600)
         if "year" in phases:
-            last = dt.date(2024, 1, 1).replace(year=2024 + (args.months - 1) // 12, month=(args.months - 1) % 12 + 1)
             phase("year", "bench.phases", ["year", "--first", "2024-01-01", "--last", last.isoformat()], 4 * 3600)
         if "ratio" in phases:
             phase("ratio", "bench.phases", ["ratio", "--first", "2024-01-01", "--end", "2025-01-01"], 3600)
