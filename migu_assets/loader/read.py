@@ -6,9 +6,9 @@ the file (header = row 1). Blank rows are dropped but keep the numbering of the 
 never evaluated: a formula cell yields its formula text (``=SUM(A1)``).
 
 CSV encodings: UTF-8 (with or without BOM) and GB18030 (which contains GBK/GB2312, what Excel on Chinese Windows
-writes) are recognised; ``encoding`` forces one. XLSX: the active visible sheet, unless the workbook holds several
-sheets that look like this table (then ``sheet`` must say which); XLSX date and datetime cells become dates in a
-date column and timestamps in a timestamp column.
+writes) are recognised; ``encoding`` forces one. XLSX: the visible sheet whose header holds every column of the
+table (several such sheets: ``sheet`` must say which), else the active visible sheet; XLSX date and datetime cells
+become dates in a date column and timestamps in a timestamp column.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from migu_assets.loader.contract import TABLES
 from migu_assets.loader.errors import LoadError
+from migu_assets.loader.labels import match_header
 
 CSV_SUFFIXES = {".csv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -80,7 +83,8 @@ class Source:
 
 def open_source(path: Path, *, encoding: str | None = None, sheet: str | None = None,
                 match: Callable[[Sequence[str]], int] | None = None) -> Source:
-    """Open ``path``; ``match(header)`` counts how many contract columns a header names (chooses XLSX sheets)."""
+    """Open ``path``; ``match(header)`` counts how many contract columns a header names (it tells which columns the
+    table has, to choose an XLSX sheet)."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise LoadError(f"{path}: 文件不存在（no such file）")
@@ -137,13 +141,33 @@ def cell_text(value: Any, number_format: str | None = None) -> str | None:
 
 
 # ---------------------------------------------------------------- CSV
+# Besides ASCII, a GB18030 file holds Chinese text: ideographs, CJK and full-width punctuation, the symbols of GB2312
+_CHINESE = re.compile(
+    "[\u00a4\u00a7\u00a8\u00b0\u00b1\u00b7\u00d7\u00f7\u2010-\u203f\u2100-\u22ff\u2460-\u24ff\u2500-\u25ff"
+    "\u2600-\u26ff\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\u31c0-\u31ef\u3200-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]"
+)
+_CELL = re.compile(rb'[^,\r\n"]+')
+_JAPANESE = re.compile("[\u3000-\u30ff\uff01-\uff5e]")  # kana, Japanese punctuation, full-width ASCII
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_HALF_WIDTH_KANA = re.compile("[\uff61-\uff9f]")
+_BLANKS = str.maketrans("", "", "\t\r\n\u00a0\u3000")
+
+
 def detect_encoding(path: Path, head: bytes) -> str:
+    """The encoding of a CSV file from its first bytes ``head`` (:data:`SAMPLE` of them unless the file is shorter).
+
+    UTF-8 if they are valid UTF-8; a refusal if they are mostly good UTF-8 (a damaged UTF-8 file); GB18030 if they
+    decode as GB18030 into what looks like Chinese text (:func:`_reads_as_chinese`). Else charset_normalizer decides:
+    GB18030 if it says so, otherwise a refusal naming its guess. A multibyte sequence cut by the end of the sample is
+    held against neither encoding."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise LoadError(f"{path}: 文件是 UTF-16/UTF-32 编码，不是 UTF-8 或 GB18030；请另存为“CSV UTF-8”再导入")
+    final = len(head) < SAMPLE  # a full sample may end inside a character
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < SAMPLE)
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=final)
         return "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
@@ -152,13 +176,11 @@ def detect_encoding(path: Path, head: bytes) -> str:
     if sum(1 for c in as_utf8 if ord(c) > 127) - broken > broken:  # mostly good UTF-8: a damaged UTF-8 file
         raise LoadError(f"{path}: 文件不是有效的 UTF-8：第 {utf8_error.start} 个字节 0x{head[utf8_error.start]:02x} "
                         "无法解码（文件可能已损坏或混用了编码）；请另存为“CSV UTF-8”，或用 --encoding 指定编码")
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=len(head) < SAMPLE)
-        gb_ok = True
-    except UnicodeDecodeError:
-        gb_ok = False
+    as_gb = _strictly(head, "gb18030", final)
+    if as_gb is not None and _reads_as_chinese(head, as_gb, final):
+        return "gb18030"
     guess = None
-    if gb_ok:
+    if as_gb is not None:
         from charset_normalizer import from_bytes
 
         best = from_bytes(head).best()
@@ -173,10 +195,82 @@ def detect_encoding(path: Path, head: bytes) -> str:
     )
 
 
+def _strictly(head: bytes, encoding: str, final: bool) -> str | None:
+    """``head`` decoded, or ``None`` if it is not valid in ``encoding``. Unless ``final``, an incomplete sequence at
+    the end (where the sample was cut) is left out rather than an error."""
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(head, final=final)
+    except UnicodeDecodeError:
+        return None
+
+
+def _reads_as_chinese(head: bytes, text: str, final: bool) -> bool:
+    """Whether ``text`` (``head`` decoded as GB18030) looks like what a GBK/GB18030 file holds: every character
+    printable (or a tab, line break or blank); nine in ten of the non-ASCII ones Chinese (:data:`_CHINESE`); Chinese
+    words among them (:func:`_chinese_cells`); and not Japanese — Shift-JIS kana and punctuation read as GB18030 are
+    rare ideographs (the ideographic space ``丂``), but the same bytes read as Shift-JIS hold kana or punctuation and
+    none of the half-width katakana that GBK text read as Shift-JIS is full of (the lead bytes of the common
+    characters)."""
+    if not text.translate(_BLANKS).isprintable():
+        return False
+    others = len(text) - len(text.encode("ascii", "ignore"))
+    if others == 0:
+        return True  # nothing but an incomplete sequence where the sample was cut
+    if others - sum(1 for _ in _CHINESE.finditer(text)) > others // 10:
+        return False
+    if not _chinese_cells(head):
+        return False
+    as_sjis = _strictly(head, "cp932", final)
+    return as_sjis is None or bool(_HALF_WIDTH_KANA.search(as_sjis)) or not _JAPANESE.search(as_sjis)
+
+
+def _chinese_cells(head: bytes) -> bool:
+    """Whether ``head`` read as GB18030 holds Chinese words, not just a few stray bytes read as ideographs (``P1蜡``,
+    ``mo量量nth``; an accented letter and the next one: ``Müller`` → ``M黮ler``).
+
+    The evidence is CSV cells (beside a comma) that are Chinese: all of them, or most of them if some characters are
+    "own" — their bytes are not a UTF-8 character as well (UTF-8 read as GB18030: ``é`` → ``茅``). Two such cells
+    will do, or one whole cell of two different own characters (``张三``) or of three or more; and among the own
+    characters, one must be common (GB2312; a name may be rare)."""
+    cells, common = 0, False
+    for m in _CELL.finditer(head):  # no byte of a multibyte GB18030 character is a comma, quote or line break
+        cell = m.group()
+        if cell.isascii() or b"," not in head[max(m.start() - 2, 0) : m.start()] + head[m.end() : m.end() + 2]:
+            continue
+        text = _strictly(cell, "gb18030", final=False)  # the last cell may end where the sample was cut
+        if text is None:
+            continue
+        utf8 = bytearray(len(cell))  # 1 where the bytes are a UTF-8 multibyte character
+        for u in _UTF8_SEQUENCE.finditer(cell):
+            utf8[u.start() : u.end()] = b"\x01" * (u.end() - u.start())
+        chinese, own, at = 0, set(), 0
+        for char in text:
+            size = len(char.encode("gb18030"))
+            if _CHINESE.match(char):
+                chinese += 1
+                if not all(utf8[at : at + size]):
+                    own.add(char)
+            at += size
+        length = len(text.strip())
+        if chinese == length or 2 * chinese > length and own:
+            cells += 2 if len(own) >= 3 or len(own) == 2 == chinese == length else 1
+            common = common or any(map(_in_gb2312, own))
+            if cells >= 2 and common:
+                return True
+    return False
+
+
+def _in_gb2312(char: str) -> bool:
+    encoded = char.encode("gb18030")
+    return len(encoded) == 2 and encoded[0] >= 0xA1 and encoded[1] >= 0xA1
+
+
 def _open_csv(path: Path, forced: str | None) -> Source:
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(SAMPLE)
+        if len(head) == SAMPLE:  # end the sample with its line, not inside a character (unless the line is long)
+            head += f.readline(SAMPLE)
     if forced:
         try:
             encoding = codecs.lookup(forced).name
@@ -332,6 +426,12 @@ def _header_of(ws) -> list[str]:
     return []
 
 
+def _table_columns(match: Callable[[Sequence[str]], int]) -> list[str]:
+    """The columns of the table whose header ``match`` counts: the loadable columns it counts one at a time."""
+    every = dict.fromkeys(column for contract in TABLES.values() for column in contract.columns)
+    return [column for column in every if match([column]) == 1]
+
+
 def _choose_sheet(path: Path, workbook, sheet: str | None, match: Callable[[Sequence[str]], int]) -> Source:
     names = workbook.sheetnames
     if sheet is not None:
@@ -342,7 +442,9 @@ def _choose_sheet(path: Path, workbook, sheet: str | None, match: Callable[[Sequ
         visible = [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
         if not visible:
             raise LoadError(f"{path}: 工作簿没有可见的工作表")
-        candidates = [ws for ws in visible if match(_header_of(ws)) > 0]
+        columns = _table_columns(match)
+        # a candidate holds every column of the table (a summary sheet naming one or two of them is none)
+        candidates = [ws for ws in visible if columns and not match_header(columns, _header_of(ws)).missing]
         if len(candidates) > 1:
             titles = "、".join(ws.title for ws in candidates)
             raise LoadError(f"{path}: 工作簿中有多个工作表像是这张表的数据（{titles}）；"
