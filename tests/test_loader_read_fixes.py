@@ -86,6 +86,13 @@ def test_the_encoding_of_many_short_gbk_files_is_recognised(tmp_path):
     assert ambiguous < 30
 
 
+@pytest.mark.parametrize("row", ["P0101,张三,,false,2024-01-01", "P0101,杨英灼,,false,2024-01-01",
+                                 "P0101,咪咕VIP会员,,是,2024-01-01", "P0101,痊楼,,否,2024-01-01"])
+def test_one_chinese_word_is_enough(tmp_path, row):
+    """A single Chinese name (``杨英`` is ``ѵ`` + ``Ӣ`` in UTF-8 too), or a name mixing Latin letters."""
+    assert reader.detect_encoding(tmp_path / "p.csv", f"{HEADER}{row}\n".encode("gbk")) == "gb18030"
+
+
 @pytest.mark.parametrize(("encoding", "text"), [
     ("latin-1", "Müller,Zürich GmbH,Straße,Åström\n"),
     ("cp1250", "Müller,Zürich,Kraków,Dvořák\n"),

@@ -151,7 +151,7 @@ _CELL = re.compile(rb'[^,\r\n"]+')
 _JAPANESE = re.compile("[\u3000-\u30ff\uff01-\uff5e]")  # kana, Japanese punctuation, full-width ASCII
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _HALF_WIDTH_KANA = re.compile("[\uff61-\uff9f]")
-_BLANKS = str.maketrans("", "", "\t\r\n\u00a0\u3000")
+_BLANKS = str.maketrans("", "", "\t\r\n\u00a0\u3000\ufeff")  # allowed besides printable characters
 
 
 def detect_encoding(path: Path, head: bytes) -> str:
@@ -206,11 +206,11 @@ def _strictly(head: bytes, encoding: str, final: bool) -> str | None:
 
 def _reads_as_chinese(head: bytes, text: str, final: bool) -> bool:
     """Whether ``text`` (``head`` decoded as GB18030) looks like what a GBK/GB18030 file holds: every character
-    printable (or a tab, line break or blank); nine in ten of the non-ASCII ones Chinese (:data:`_CHINESE`); Chinese
-    words among them (:func:`_chinese_cells`); and not Japanese — Shift-JIS kana and punctuation read as GB18030 are
-    rare ideographs (the ideographic space ``丂``), but the same bytes read as Shift-JIS hold kana or punctuation and
-    none of the half-width katakana that GBK text read as Shift-JIS is full of (the lead bytes of the common
-    characters)."""
+    printable (or a tab, line break, blank or BOM); nine in ten of the non-ASCII ones Chinese (:data:`_CHINESE`);
+    Chinese words among them (:func:`_chinese_cells`); and not Japanese — Shift-JIS kana and punctuation read as
+    GB18030 are rare ideographs (the ideographic space ``丂``), but the same bytes read as Shift-JIS hold kana or
+    punctuation and none of the half-width katakana that GBK text read as Shift-JIS is full of (the lead bytes of the
+    common characters)."""
     if not text.translate(_BLANKS).isprintable():
         return False
     others = len(text) - len(text.encode("ascii", "ignore"))
@@ -228,10 +228,12 @@ def _chinese_cells(head: bytes) -> bool:
     """Whether ``head`` read as GB18030 holds Chinese words, not just a few stray bytes read as ideographs (``P1蜡``,
     ``mo量量nth``; an accented letter and the next one: ``Müller`` → ``M黮ler``).
 
-    The evidence is CSV cells (beside a comma) that are Chinese: all of them, or most of them if some characters are
-    "own" — their bytes are not a UTF-8 character as well (UTF-8 read as GB18030: ``é`` → ``茅``). Two such cells
-    will do, or one whole cell of two different own characters (``张三``) or of three or more; and among the own
-    characters, one must be common (GB2312; a name may be rare)."""
+    The evidence is CSV cells (beside a comma) that are Chinese — all of them, or most of them — counting the "own"
+    characters: those whose bytes are not a UTF-8 character as well (UTF-8 read as GB18030 is ``é`` → ``茅``; GBK
+    text has such characters too, but fewer). Two Chinese cells will do, or one with three different own characters,
+    or one all of two different Chinese characters, some own (``张三``); and one own character must be common
+    (GB2312; a name may be rare). A cell mostly Chinese (``咪咕VIP会员``) needs half of those characters own, one all
+    Chinese a third, else it counts without its own characters."""
     cells, common = 0, False
     for m in _CELL.finditer(head):  # no byte of a multibyte GB18030 character is a comma, quote or line break
         cell = m.group()
@@ -243,20 +245,23 @@ def _chinese_cells(head: bytes) -> bool:
         utf8 = bytearray(len(cell))  # 1 where the bytes are a UTF-8 multibyte character
         for u in _UTF8_SEQUENCE.finditer(cell):
             utf8[u.start() : u.end()] = b"\x01" * (u.end() - u.start())
-        chinese, own, at = 0, set(), 0
+        chinese, own, at = [], [], 0
         for char in text:
             size = len(char.encode("gb18030"))
             if _CHINESE.match(char):
-                chinese += 1
+                chinese.append(char)
                 if not all(utf8[at : at + size]):
-                    own.add(char)
+                    own.append(char)
             at += size
-        length = len(text.strip())
-        if chinese == length or 2 * chinese > length and own:
-            cells += 2 if len(own) >= 3 or len(own) == 2 == chinese == length else 1
-            common = common or any(map(_in_gb2312, own))
-            if cells >= 2 and common:
-                return True
+        whole = len(chinese) == len(text.strip())
+        if not whole and (2 * len(chinese) <= len(text.strip()) or 2 * len(own) < len(chinese)):
+            continue
+        if 3 * len(own) < len(chinese):
+            own = []
+        cells += 2 if len(set(own)) >= 3 or whole and own and len(set(chinese)) >= 2 else 1
+        common = common or any(map(_in_gb2312, own))
+        if cells >= 2 and common:
+            return True
     return False
 
 
