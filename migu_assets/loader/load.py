@@ -47,8 +47,7 @@ def load_file(engine: sa.Engine, table: str, path: Path | str, policy: Policy, p
     path = Path(path)
     try:
         contract = contract_for(table)
-        source = open_source(path, encoding=encoding, sheet=sheet,
-                             match=lambda header: len(match_header(contract.columns, header).positions))
+        source = open_source(path, encoding=encoding, sheet=sheet, columns=contract.columns)
         return _load(engine, contract, source, policy, source_name=str(path), header_row=1,
                      progress=progress or _quiet, errors=errors, dry_run=dry_run, ticker=ticker or _quiet)
     except LoadError as rejected:

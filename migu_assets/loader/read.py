@@ -30,7 +30,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from migu_assets.loader.contract import TABLES
 from migu_assets.loader.errors import LoadError
 from migu_assets.loader.labels import match_header
 
@@ -82,9 +81,8 @@ class Source:
 
 
 def open_source(path: Path, *, encoding: str | None = None, sheet: str | None = None,
-                match: Callable[[Sequence[str]], int] | None = None) -> Source:
-    """Open ``path``; ``match(header)`` counts how many contract columns a header names (it tells which columns the
-    table has, to choose an XLSX sheet)."""
+                columns: Sequence[str] = ()) -> Source:
+    """Open ``path``; ``columns`` are the table's, to choose an XLSX sheet (a candidate's header holds them all)."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise LoadError(f"{path}: 文件不存在（no such file）")
@@ -92,7 +90,7 @@ def open_source(path: Path, *, encoding: str | None = None, sheet: str | None = 
         if suffix in CSV_SUFFIXES:
             return _open_csv(path, encoding)
         if suffix in XLSX_SUFFIXES:
-            return _open_xlsx(path, sheet, match or (lambda _: 0))
+            return _open_xlsx(path, sheet, columns)
     except OSError as exc:
         raise LoadError(f"{path}: 无法读取文件：{exc}") from None
     raise LoadError(f"{path}: 不支持的文件类型 {suffix or '（无扩展名）'}；请使用 .csv 或 .xlsx")
@@ -409,13 +407,13 @@ def _batch(numbers: list[int], records: list[list[str]], wanted: list[int]) -> B
 
 
 # ---------------------------------------------------------------- XLSX
-def _open_xlsx(path: Path, sheet: str | None, match: Callable[[Sequence[str]], int]) -> Source:
+def _open_xlsx(path: Path, sheet: str | None, columns: Sequence[str]) -> Source:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # InvalidFileException, BadZipFile, KeyError, XML errors, …
         raise LoadError(f"{path}: 不是可读的 XLSX 工作簿（{type(exc).__name__}: {exc}）") from None
     try:
-        return _choose_sheet(path, workbook, sheet, match)
+        return _choose_sheet(path, workbook, sheet, columns)
     except LoadError:
         workbook.close()
         raise
@@ -431,13 +429,7 @@ def _header_of(ws) -> list[str]:
     return []
 
 
-def _table_columns(match: Callable[[Sequence[str]], int]) -> list[str]:
-    """The columns of the table whose header ``match`` counts: the loadable columns it counts one at a time."""
-    every = dict.fromkeys(column for contract in TABLES.values() for column in contract.columns)
-    return [column for column in every if match([column]) == 1]
-
-
-def _choose_sheet(path: Path, workbook, sheet: str | None, match: Callable[[Sequence[str]], int]) -> Source:
+def _choose_sheet(path: Path, workbook, sheet: str | None, columns: Sequence[str]) -> Source:
     names = workbook.sheetnames
     if sheet is not None:
         if sheet not in names:
@@ -447,7 +439,6 @@ def _choose_sheet(path: Path, workbook, sheet: str | None, match: Callable[[Sequ
         visible = [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
         if not visible:
             raise LoadError(f"{path}: 工作簿没有可见的工作表")
-        columns = _table_columns(match)
         # a candidate holds every column of the table (a summary sheet naming one or two of them is none)
         candidates = [ws for ws in visible if columns and not match_header(columns, _header_of(ws)).missing]
         if len(candidates) > 1:
