@@ -22,9 +22,10 @@ from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.sensors.notifications import build_notification_sensors
 from migu_assets.sensors.status import build_letters_after_runs, build_report_after_runs, build_status_refresh
 from migu_assets.sensors.violations import build_major_violation_sensor
-from migu_assets.settings import default_warehouse_url
+from migu_assets.settings import batch_asset_events, default_warehouse_url
 from migu_assets.whatif.job import whatif_job
 
+batch_asset_events()  # a step's partition events in one write (settings.py)
 computed_assets = dg.load_assets_from_package_module(assets_package)
 asset_checks = dg.load_asset_checks_from_package_module(assets_package)
 daily_job, monthly_job = build_jobs(computed_assets)

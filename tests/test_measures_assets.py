@@ -6,6 +6,7 @@ import datetime as dt
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 from dagster_helpers import defs_for, materialize_range
 from factories import complaints_on, contract, insert, partner, table_rows
 
@@ -169,6 +170,37 @@ def test_measure_ledger_asset_and_its_overdue_warn_check(db_url, engine):
     assert "grade:P1:2024-03:stop_new_business" in overdue.metadata["measures"].value
     status = {r["partner_id"]: r for r in table_rows(engine, schema.partner_status)}["P1"]
     assert (status["overdue_measures"], status["open_measures"], status["grade_in_force"]) == (2, 0, "D")
+
+
+def test_第十四条_status_page_counts_the_ledger_its_run_wrote_and_computes_it_when_alone(db_url, engine, monkeypatch):
+    """issue 14: status_job computed the ledger twice (measure_ledger, then partner_status's counts). In the same
+    run partner_status now counts the table measure_ledger has just written; materialised alone (or when the
+    table is another run's or another day's) it computes the ledger itself. Either way: 2 overdue, 0 open."""
+    import migu_assets.compute.status as status_compute
+
+    chain(engine)
+    run(db_url, "2024-01", "2024-03")
+    computed = []
+    real = status_compute.measure_counts
+    monkeypatch.setattr(status_compute, "measure_counts", lambda *a, **k: computed.append(a[2]) or real(*a, **k))
+    job = defs_for(db_url).resolve_job_def("status_job")
+    config = {"config": {"as_of": "2024-04-16"}}
+    both = {"ops": {"partner_status": config, "measure_ledger": config}}
+
+    def p1(**kwargs):
+        assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), **kwargs).success
+        row = {r["partner_id"]: r for r in table_rows(engine, schema.partner_status)}["P1"]
+        return row["overdue_measures"], row["open_measures"]
+
+    assert p1(run_config=both) == (2, 0) and computed == []  # counted from this run's measure_ledger
+    alone = {"ops": {"partner_status": config}}
+    assert p1(run_config=alone, asset_selection=[dg.AssetKey("partner_status")]) == (2, 0)
+    assert computed == [D(2024, 4, 16)]  # the ledger in the table is an earlier run's: computed
+    with engine.connect() as conn:
+        run_id = conn.execute(sa.select(schema.measure_ledger.c.run_id).limit(1)).scalar_one()
+        assert status_compute.ledger_counts_of_run(conn, D(2024, 4, 16), run_id)["P1"]["overdue"] == 2
+        assert status_compute.ledger_counts_of_run(conn, D(2024, 4, 17), run_id) is None  # another day
+        assert status_compute.ledger_counts_of_run(conn, D(2024, 4, 16), "another-run") is None
 
 
 # ------------------------------------------------------------------ 第十条注: measures lapse when cooperation ends

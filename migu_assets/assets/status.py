@@ -13,6 +13,8 @@ from migu_assets.resources import PolicyResource, WarehouseResource
 from migu_assets.vocabulary import GRADE_ORDER
 from migu_assets.warehouse import schema
 
+LEDGER = dg.AssetKey("measure_ledger")
+
 
 class PartnerStatusConfig(dg.Config):
     as_of: str = Field("", description="The day (YYYY-MM-DD) the status describes; empty = today (Asia/Shanghai)")
@@ -29,6 +31,7 @@ class PartnerStatusConfig(dg.Config):
         "partners",
         "measures",
         "measure_executions",
+        "measure_ledger",  # its open and overdue counts: status_job writes the ledger first, then counts it here
     ],
     group_name=REPORTING,
     retry_policy=WAREHOUSE_RETRY,
@@ -51,11 +54,17 @@ def partner_status(
     latest contract and any re-entry ban in force (第十六至二十五条); the grade in force (SPEC v2 §5, supersession
     followed through), the open and overdue measures of the execution ledger (§5a) and any contract started inside
     a re-entry ban (§4.3); and a Chinese `reason` summarising it all.
-    Refreshed after every successful monthly run; the whole table is replaced atomically.
+    Refreshed after every successful monthly run; the whole table is replaced atomically. In `status_job` the
+    open and overdue counts are those of the `measure_ledger` the same run has just written (as of the same day);
+    materialised alone, it computes the ledger itself.
     """
     as_of = compute.today() if not config.as_of else compute.as_date(config.as_of)
+    latest = context.instance.get_latest_materialization_event(LEDGER)
+    ledger_in_run = latest is not None and latest.run_id == context.run_id  # upstream, written earlier in this run
     with warehouse.engine.connect() as conn:
-        rows = compute.partner_status_rows(conn, as_of, policy.book())
+        counts = compute.ledger_counts_of_run(conn, as_of, context.run_id) if ledger_in_run else None
+        rows = compute.partner_status_rows(conn, as_of, policy.book(), counts)
+    context.log.info(f"measure counts {'from this run’s measure_ledger' if counts is not None else 'computed'}")
     incomplete = mark_rows(rows, incomplete_months(context.instance))  # months whose last run did not finish
     rows = with_provenance(rows, policy.book().for_month(as_of).version, context.run_id)
     written = warehouse.replace_all(schema.partner_status, rows)

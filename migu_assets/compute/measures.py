@@ -99,10 +99,13 @@ def month_results(
     if partner_ids is not None:
         q = q.where(g.c.partner_id.in_(partner_ids))
     out: dict[str, dict[dt.date, MonthResult]] = defaultdict(dict)
+    codes: dict[tuple, tuple[str, ...]] = {}  # (month, grade) → its codes: a dozen pairs for 60,000 rows
     for pid, month, grade, issued, due, sup in conn.execute(q):
         month = as_date(month)
-        codes = credit_rules.required_codes(grade, book.for_month(month).credit)
-        out[pid][month] = MonthResult(month, grade, as_date(issued), as_date(due), as_date(sup), codes)
+        required = codes.get((month, grade))
+        if required is None:
+            required = codes[month, grade] = credit_rules.required_codes(grade, book.for_month(month).credit)
+        out[pid][month] = MonthResult(month, grade, as_date(issued), as_date(due), as_date(sup), required)
     return out
 
 
@@ -114,18 +117,15 @@ def executions(conn: sa.Connection) -> dict[str, rules.Execution]:
     }
 
 
-def _measure(row) -> rules.Measure:
-    return rules.Measure(
-        measure_id=row["measure_id"],
-        partner_id=row["partner_id"],
-        month=as_date(row["month"]),
-        source=row["source"],
-        code=row["code"],
-        due_on=as_date(row["due_on"]),
-        ends_on=as_date(row["ends_on"]),
-        clause=row["clause"],
-        reason=row["reason"],
-    )
+MEASURE_FIELDS = ("measure_id", "partner_id", "month", "source", "code", "due_on", "ends_on", "clause", "reason")
+
+
+def _measures(rows) -> list[rules.Measure]:
+    """``rules.Measure``s of rows selected as :data:`MEASURE_FIELDS` (unpacked: 64,000 rows at full size)."""
+    return [
+        rules.Measure(mid, pid, as_date(month), source, code, as_date(due), as_date(ends), clause, reason)
+        for mid, pid, month, source, code, due, ends, clause, reason in rows
+    ]
 
 
 def ledger_rows(
@@ -141,12 +141,12 @@ def ledger_rows(
     ``results``: :func:`month_results` of the same partners, when the caller has already read them; ``through``:
     only the measures of months up to this one (a report of that month shows no later measure)."""
     m = s.measures
-    q = sa.select(m).order_by(m.c.partner_id, m.c.month, m.c.due_on, m.c.measure_id)
+    q = sa.select(*(m.c[f] for f in MEASURE_FIELDS)).order_by(m.c.partner_id, m.c.month, m.c.due_on, m.c.measure_id)
     if partner_ids is not None:
         q = q.where(m.c.partner_id.in_(partner_ids))
     if through is not None:
         q = q.where(m.c.month <= through)
-    measures = [_measure(r) for r in conn.execute(q).mappings()]
+    measures = _measures(conn.execute(q))
     if not measures:
         return []
     done = executions(conn)

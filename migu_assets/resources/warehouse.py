@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 import dagster as dg
-import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
@@ -30,12 +29,6 @@ class WarehouseResource(dg.ConfigurableResource):
     def rows(self, query: sa.Executable, **params) -> list[sa.RowMapping]:
         with self.engine.connect() as conn:
             return list(conn.execute(query, params).mappings())
-
-    def frame(self, query: sa.Executable, **params) -> pd.DataFrame:
-        """Rows as a DataFrame, keeping column types (Decimal, date) as SQLAlchemy returns them."""
-        with self.engine.connect() as conn:
-            result = conn.execute(query, params)
-            return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
 
     def replace_partition(
         self, table: sa.Table, column: str, start: dt.date, end: dt.date, rows: Iterable[Mapping]

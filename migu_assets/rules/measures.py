@@ -277,6 +277,12 @@ def ledger_entry(
     )
 
 
+@lru_cache(maxsize=8192)  # a month's measures of one code share their due date: 64,000 rows, a few hundred heads
+def _ledger_head(as_of: dt.date, code: str, source: str, month: dt.date, due_on: dt.date) -> str:
+    what = MEASURE_NAMES.get(code, code)
+    return f"截至{as_of}，“{what}”（{MEASURE_SOURCE_NAMES[source]}，{month:%Y年%m月}，最迟{due_on}执行）"
+
+
 def _ledger_reason(
     measure: Measure,
     as_of: dt.date,
@@ -288,9 +294,7 @@ def _ledger_reason(
     lapsed: dt.date | None,
     overdue_days: int | None,
 ) -> str:
-    what = MEASURE_NAMES.get(measure.code, measure.code)
-    source = MEASURE_SOURCE_NAMES[measure.source]
-    head = f"截至{as_of}，“{what}”（{source}，{measure.month:%Y年%m月}，最迟{measure.due_on}执行）"
+    head = _ledger_head(as_of, measure.code, measure.source, measure.month, measure.due_on)
     parts = []
     if execution is not None:
         when = "按期" if status == DONE else "逾期"
