@@ -100,7 +100,7 @@ def main() -> None:
         for workers in (1, args.workers):
             paths = [Path(tmp) / f"{workers}-{m:%m}.xlsx" for m in months]
             t = time.perf_counter()
-            report.build_reports(args.url, months, paths, book, state, workers=workers)
+            report.build_reports(args.url, months, paths, book, as_of, workers=workers)
             out[f"year_seconds_{workers}_workers"] = round(time.perf_counter() - t, 2)
     with (OUT / "report.jsonl").open("a") as f:
         f.write(json.dumps(out) + "\n")

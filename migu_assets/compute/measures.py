@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from migu_assets import vocabulary as L
 from migu_assets.compute.settlement import contracts_and_decisions, partner_violations
+from migu_assets.gcpause import cycle_collection_paused
 from migu_assets.policy import PolicyBook
 from migu_assets.rules import credit as credit_rules
 from migu_assets.rules import measures as rules
@@ -128,6 +129,7 @@ def _measures(rows) -> list[rules.Measure]:
     ]
 
 
+@cycle_collection_paused()  # 64,000 rows at full size, no cycles among them (gcpause.py)
 def ledger_rows(
     conn: sa.Connection,
     book: PolicyBook,

@@ -6,6 +6,7 @@ Used by the ``monthly_report`` asset and by ``migu-assets report`` (no Dagster r
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 import os
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from migu_assets.compute.status import today
+from migu_assets.gcpause import cycle_collection_paused
 from migu_assets.policy import PolicyBook
 from migu_assets.report.data import AsOf, MonthData, as_of_state, read_month
 from migu_assets.report.sheets import OVERVIEW, OVERVIEW_COLUMNS, SHEET_NAMES, Sheet, build_sheets
@@ -100,18 +103,19 @@ def build_report(
     say = progress or (lambda _line: None)
     month = month.replace(day=1)
     say(f"从数据仓库读取 {month:%Y-%m} …")
-    with engine.connect() as conn:
-        data = read_month(conn, month, as_of, book, state)
-    if require_rows and data.is_empty:
-        raise NothingComputed(f"nothing computed for {month:%Y-%m}")
-    sheets = build_sheets(data)
-    counts = {s.title: len(s.rows) for s in sheets if s.title != OVERVIEW}
-    for title, n in counts.items():
-        say(f"  {title}：{n} 行")
-    target = Path(path) if path is not None else default_report_path(month)
-    say(f"写入 {target} …")
-    write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}",
-                   notice=notice)
+    with cycle_collection_paused():  # rows and cell records hold no cycles (gcpause.py)
+        with engine.connect() as conn:
+            data = read_month(conn, month, as_of, book, state)
+        if require_rows and data.is_empty:
+            raise NothingComputed(f"nothing computed for {month:%Y-%m}")
+        sheets = build_sheets(data)
+        counts = {s.title: len(s.rows) for s in sheets if s.title != OVERVIEW}
+        for title, n in counts.items():
+            say(f"  {title}：{n} 行")
+        target = Path(path) if path is not None else default_report_path(month)
+        say(f"写入 {target} …")
+        write_workbook(sheets, target, title=f"咪咕音乐新型联合会员月报 {month:%Y-%m}", month_label=f"{month:%Y-%m}",
+                       notice=notice)
     return ReportResult(month, target, counts, overview_markdown(sheets[0]), data.is_empty)
 
 
@@ -121,8 +125,12 @@ MAX_WORKERS = 4  # each worker holds the as-of ledger and a workbook (~200 MiB a
 _worker: dict = {}
 
 
-def _init_worker(url: str, book: PolicyBook, state: AsOf) -> None:
-    _worker.update(engine=engine_for(url), book=book, state=state)
+def _init_worker(url: str, book: PolicyBook, as_of: dt.date, through: dt.date) -> None:
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        state = as_of_state(conn, book, as_of, through)
+    _worker.update(engine=engine, book=book, state=state)
+    gc.freeze()  # the state lives as long as the worker: no collection needs to walk it again
 
 
 def _build_in_worker(month: dt.date, path: Path | None) -> ReportResult:
@@ -134,25 +142,36 @@ def build_reports(
     months: Sequence[dt.date],
     paths: Sequence[Path | None],
     book: PolicyBook,
-    state: AsOf,
+    as_of: dt.date | None = None,
     workers: int | None = None,
 ) -> list[ReportResult]:
-    """The workbooks of ``months`` (``paths[i]`` for ``months[i]``; None = the default path), in month order.
+    """The workbooks of ``months`` (``paths[i]`` for ``months[i]``; None = the default path) as of ``as_of``
+    (default today), in month order.
 
-    Writing a workbook is CPU-bound Python (XlsxWriter), ~3 s for a full-size month, so a run of many months (a
-    year's backfill) builds them in worker processes, one per usable core up to :data:`MAX_WORKERS` (``workers``),
-    each reading the warehouse at ``url`` itself; ``state`` (the ledger as of the day) is read once and handed to
-    every worker. Below :data:`PARALLEL_FROM` months, or with one core, they are built here, one after another.
+    Writing a workbook is CPU-bound Python (XlsxWriter), ~2–5 s for a full-size month, so a run of many months (a
+    year's backfill) builds them in worker processes, one per usable core up to :data:`MAX_WORKERS` (``workers``).
+    Each worker reads the as-of state (all credit results and the measure ledger through the last month) once and
+    then its months from the warehouse at ``url``, as it reads each month's rows: handing it a state read here
+    meant pickling 32 MB per worker, 6.2 s before the first workbook at full size against ~3.5 s to read it in
+    both workers at once (BENCHMARKS.md, issue 14, fifth pass). Below :data:`PARALLEL_FROM` months, or with one
+    core, they are built here, one after another, on one state.
     """
+    as_of = as_of or today()
     workers = min(len(months), workers or min(MAX_WORKERS, usable_cores()))
     if len(months) >= PARALLEL_FROM and workers >= 2:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and connections
         try:
             with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_init_worker, initargs=(url, book, state)
+                workers, mp_context=context, initializer=_init_worker, initargs=(url, book, as_of, months[-1])
             ) as pool:
-                return list(pool.map(_build_in_worker, months, paths))
+                # the latest months first: their 执行台账 sheets carry every earlier month's open measures, so they
+                # take longest, and the shortest come last, when the other worker is about to finish too
+                latest_first = sorted(range(len(months)), key=lambda i: months[i], reverse=True)
+                futures = {i: pool.submit(_build_in_worker, months[i], paths[i]) for i in latest_first}
+                return [futures[i].result() for i in range(len(months))]
         except (BrokenProcessPool, RuntimeError) as exc:  # e.g. a caller script without a __main__ guard
             logging.getLogger(__name__).warning("report workers unavailable (%s): building one after another", exc)
     engine = engine_for(url)
+    with engine.connect() as conn:  # the ledger as of the day is the same for every month: read it once
+        state = as_of_state(conn, book, as_of, through=months[-1])
     return [build_report(engine, m, p, book=book, state=state) for m, p in zip(months, paths, strict=True)]

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from migu_assets.compute.measures import ledger_rows, month_results
 from migu_assets.compute.status import today
+from migu_assets.gcpause import cycle_collection_paused
 from migu_assets.policy import Policy, PolicyBook, load_policy_book
 from migu_assets.rules.credit import MonthResult, grade_in_force
 from migu_assets.warehouse import schema as s
@@ -53,8 +54,9 @@ def as_of_state(
 ) -> AsOf:
     """The state as of ``as_of`` (default today) for the reports of months up to ``through`` (default: all)."""
     as_of = as_of or today()
-    results = month_results(conn, book)
-    return AsOf(as_of, results, ledger_rows(conn, book, as_of, results=results, through=through))
+    with cycle_collection_paused():  # ~120,000 results and ledger rows, no cycles among them (gcpause.py)
+        results = month_results(conn, book)
+        return AsOf(as_of, results, ledger_rows(conn, book, as_of, results=results, through=through))
 
 
 def ledger_for_report(month: dt.date, state: AsOf) -> list[dict]:
