@@ -125,11 +125,14 @@ MAX_WORKERS = 4  # each worker holds the as-of ledger and a workbook (~200 MiB a
 _worker: dict = {}
 
 
+def _read_state(engine: sa.Engine, book: PolicyBook, as_of: dt.date, through: dt.date) -> AsOf:
+    with engine.connect() as conn:  # the ledger as of the day is the same for every month: read it once
+        return as_of_state(conn, book, as_of, through)
+
+
 def _init_worker(url: str, book: PolicyBook, as_of: dt.date, through: dt.date) -> None:
     engine = engine_for(url)
-    with engine.connect() as conn:
-        state = as_of_state(conn, book, as_of, through)
-    _worker.update(engine=engine, book=book, state=state)
+    _worker.update(engine=engine, book=book, state=_read_state(engine, book, as_of, through))
     gc.freeze()  # the state lives as long as the worker: no collection needs to walk it again
 
 
@@ -152,8 +155,8 @@ def build_reports(
     year's backfill) builds them in worker processes, one per usable core up to :data:`MAX_WORKERS` (``workers``).
     Each worker reads the as-of state (all credit results and the measure ledger through the last month) once and
     then its months from the warehouse at ``url``, as it reads each month's rows: handing it a state read here
-    meant pickling 32 MB per worker, 6.2 s before the first workbook at full size against ~3.5 s to read it in
-    both workers at once (BENCHMARKS.md, issue 14, fifth pass). Below :data:`PARALLEL_FROM` months, or with one
+    meant pickling 32 MB per worker, 6.2 s before the first workbook at full size, where one read takes ~2 s
+    (BENCHMARKS.md, issue 14, fifth pass). Below :data:`PARALLEL_FROM` months, or with one
     core, they are built here, one after another, on one state.
     """
     as_of = as_of or today()
@@ -172,6 +175,5 @@ def build_reports(
         except (BrokenProcessPool, RuntimeError) as exc:  # e.g. a caller script without a __main__ guard
             logging.getLogger(__name__).warning("report workers unavailable (%s): building one after another", exc)
     engine = engine_for(url)
-    with engine.connect() as conn:  # the ledger as of the day is the same for every month: read it once
-        state = as_of_state(conn, book, as_of, through=months[-1])
+    state = _read_state(engine, book, as_of, months[-1])
     return [build_report(engine, m, p, book=book, state=state) for m, p in zip(months, paths, strict=True)]
